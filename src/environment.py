@@ -1,0 +1,151 @@
+"""Atari games through ale-py's own interface, preprocessed as in the Nature paper."""
+
+import difflib
+import re
+import warnings
+from pathlib import Path
+
+import cv2
+import numpy as np
+from ale_py import ALEInterface, LoggerMode, roms
+
+from errors import UsageError
+
+ROMS_FOLDER = Path(__file__).resolve().parent.parent / "roms"
+FRAME_POOLS = ("max", "mean")
+
+
+def game_id(name: str) -> str:
+    """ale-py's spelling of a game name: 'SpaceInvaders', 'space-invaders' -> 'space_invaders'."""
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
+    return snake.replace("-", "_").replace(" ", "_").lower()
+
+
+def resolve_rom(game: str) -> tuple[Path, str]:
+    """A ROM path and the game's name, from a ROM file or a bare game name.
+
+    A ROM file that exists is used as it is (ale-py checks it is a known game);
+    otherwise a ROM of that name in ``roms/``, then the one ale-py ships.
+    """
+    given = Path(game)
+    if given.is_file():
+        return given, _supported_game(given)
+    name = game_id(given.stem if given.suffix == ".bin" else given.name)
+    own = ROMS_FOLDER / f"{name}.bin"
+    if own.is_file():
+        return own, _supported_game(own)
+    known = roms.get_all_rom_ids()
+    if name in known:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            shipped = roms.get_rom_path(name)
+        if shipped is not None:
+            return Path(shipped), name
+    close = difflib.get_close_matches(name, known, n=5, cutoff=0.6)
+    hint = f"did you mean {', '.join(close)}?" if close else f"ale-py knows {len(known)} games, such as breakout, pong, seaquest"
+    raise UsageError(f"unknown game or missing ROM '{game}': {hint}")
+
+
+def _supported_game(path: Path) -> str:
+    name = ALEInterface.isSupportedROM(path)
+    if name is None:
+        raise UsageError(f"{path} is not a ROM that ale-py supports (its checksum matches no known game)")
+    return name
+
+
+class ALEEnvironment:
+    """One Atari game; one call to ``act`` is one agent step of ``frame_skip`` frames.
+
+    The screen after a step is the pixel-wise maximum of its last two frames (sprites
+    that flicker between frames stay visible), in luminance, resized to the screen shape.
+    In ``train`` mode a lost life ends the episode for learning while the game goes on;
+    in ``test`` mode only game over, or ``max_test_frames`` emulator frames, end it.
+    """
+
+    def __init__(
+        self,
+        rom: str,
+        *,
+        frame_skip: int = 4,
+        frame_pool: str = "max",
+        repeat_action_probability: float = 0.0,
+        minimal_action_set: bool = True,
+        screen_shape: tuple[int, int] = (84, 84),
+        terminal_on_life_loss: bool = True,
+        max_test_frames: int = 18_000,
+        seed: int = 0,
+    ) -> None:
+        self.rom_path, self.game = resolve_rom(rom)
+        ALEInterface.setLoggerMode(LoggerMode.Error)
+        self.ale = ALEInterface()
+        self.ale.setInt("random_seed", seed)
+        self.ale.setFloat("repeat_action_probability", repeat_action_probability)
+        # ALE's phosphor blend of the last two frames is the original simple_dqn's "mean" pooling.
+        self.ale.setBool("color_averaging", frame_pool == "mean")
+        self.ale.loadROM(str(self.rom_path))
+        self.action_set = self.ale.getMinimalActionSet() if minimal_action_set else self.ale.getLegalActionSet()
+        self.frame_skip = frame_skip
+        self.pool_frames = frame_pool == "max"
+        self.screen_size = (screen_shape[1], screen_shape[0])  # OpenCV takes (width, height)
+        self.terminal_on_life_loss = terminal_on_life_loss
+        self.max_test_frames = max_test_frames
+        self.mode = "train"
+        height, width = self.ale.getScreenDims()
+        self._frames = np.zeros((2, height, width), dtype=np.uint8)
+        self._life_lost = False
+
+    def num_actions(self) -> int:
+        return len(self.action_set)
+
+    def action_names(self) -> list[str]:
+        return [action.name for action in self.action_set]
+
+    def set_mode(self, mode: str) -> None:
+        """``train`` or ``test``: decides what ends an episode (see the class docstring)."""
+        if mode not in ("train", "test"):
+            raise ValueError(f"mode must be 'train' or 'test', not {mode!r}")
+        self.mode = mode
+
+    def new_game(self) -> None:
+        self.ale.reset_game()
+        self._life_lost = False
+        self.ale.getScreenGrayscale(self._frames[0])
+        self._frames[1] = self._frames[0]
+
+    def restart(self) -> bool:
+        """Begin the next episode; True when that needed a new game (not just the next life)."""
+        if self.mode == "train" and self._life_lost and not self.is_game_over():
+            self._life_lost = False
+            return False
+        self.new_game()
+        return True
+
+    def act(self, action: int) -> float:
+        """Repeat the action for ``frame_skip`` frames; the summed, unclipped reward."""
+        ale_action = self.action_set[action]
+        lives = self.ale.lives()
+        reward = 0
+        for frame in range(self.frame_skip):
+            reward += self.ale.act(ale_action)
+            frames_left = self.frame_skip - frame - 1
+            if frames_left < 2:
+                self.ale.getScreenGrayscale(self._frames[frames_left])
+            if self.ale.game_over():
+                if frames_left > 0:
+                    self._frames[0] = self._frames[1] = self.ale.getScreenGrayscale()
+                break
+        self._life_lost = self.ale.lives() < lives
+        return float(reward)
+
+    def get_screen(self) -> np.ndarray:
+        """uint8 (height, width): the preprocessed screen after the last step."""
+        screen = np.maximum(self._frames[0], self._frames[1]) if self.pool_frames else self._frames[0]
+        return cv2.resize(screen, self.screen_size, interpolation=cv2.INTER_AREA)
+
+    def is_game_over(self) -> bool:
+        capped = self.mode == "test" and 0 < self.max_test_frames <= self.ale.getEpisodeFrameNumber()
+        return capped or self.ale.game_over()
+
+    def is_terminal(self) -> bool:
+        life_loss_ends = self.mode == "train" and self.terminal_on_life_loss and self._life_lost
+        return life_loss_ends or self.is_game_over()

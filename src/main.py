@@ -1,0 +1,295 @@
+"""Train, test or play a Nature DQN on an Atari game: ``python src/main.py --help``."""
+
+import argparse
+import logging
+import re
+import secrets
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from agent import Agent
+from deepqnetwork import DeepQNetwork, resolve_device
+from environment import ALEEnvironment
+from errors import UsageError
+from files import ensure_writable_folder
+from options import parse_options
+from replay_memory import ReplayMemory, bytes_per_transition, check_fits_in_memory
+from snapshot import check_compatible, load_snapshot, save_snapshot
+from statistics import Statistics, keep_rows_up_to_epoch
+
+log = logging.getLogger("simple_dqn")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return run(argv)
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def run(argv: Sequence[str] | None) -> int:
+    options = parse_options(argv)
+    snapshot = None
+    if options.load_weights:
+        snapshot = load_snapshot(options.load_weights)
+        options = parse_options(argv, snapshot["options"], resume=options.resume)
+        if options.game is None:
+            options.game = snapshot["game"]
+    elif options.resume:
+        raise UsageError("--resume needs --load_weights SNAPSHOT, the snapshot to continue from")
+    check_options(options)
+    logging.basicConfig(format="%(asctime)s %(message)s", level=options.log_level)
+
+    seed = options.random_seed if options.random_seed is not None else secrets.randbits(31)
+    agent_seed, memory_seed, torch_seed, emulator_seed = np.random.SeedSequence(seed).spawn(4)
+    torch.manual_seed(int(torch_seed.generate_state(1)[0]))
+
+    environment = ALEEnvironment(
+        options.game,
+        frame_skip=options.frame_skip,
+        frame_pool=options.frame_pool,
+        repeat_action_probability=options.repeat_action_probability,
+        minimal_action_set=options.minimal_action_set,
+        screen_shape=(options.screen_height, options.screen_width),
+        terminal_on_life_loss=options.terminal_on_life_loss,
+        max_test_frames=options.max_test_frames,
+        seed=int(emulator_seed.generate_state(1)[0] >> 1),
+    )
+    if snapshot is not None:
+        check_compatible(snapshot, options.load_weights, environment.game, environment.action_names())
+    training = not options.play_games and (options.random_steps > 0 or options.train_steps > 0)
+    csv_path, prefix = output_paths(options, environment.game)
+    if training and not options.resume:
+        refuse_to_overwrite(csv_path, prefix)
+    start_epoch = snapshot["epoch"] if options.resume else 0
+    if options.resume and csv_path and csv_path.exists():
+        dropped = keep_rows_up_to_epoch(csv_path, start_epoch)
+        if dropped:
+            log.warning("dropped %d rows after epoch %d from %s: they came from a run past this snapshot",
+                        dropped, start_epoch, csv_path)
+
+    device = resolve_device(options.backend, options.device)
+    network = DeepQNetwork(
+        environment.num_actions(),
+        history_length=options.history_length,
+        screen_shape=(options.screen_height, options.screen_width),
+        discount_rate=options.discount_rate,
+        learning_rate=options.learning_rate,
+        optimizer=options.optimizer,
+        decay_rate=options.decay_rate,
+        min_squared_gradient=options.min_squared_gradient,
+        clip_error=options.clip_error,
+        min_reward=options.min_reward,
+        max_reward=options.max_reward,
+        use_target_network=options.target_steps > 0,
+        device=device,
+    )
+    memory = make_memory(options, memory_seed) if training else None
+    statistics = Statistics(csv_path, snapshot["counters"]["total_time"] if options.resume else 0.0, options.progress)
+    agent = Agent(
+        environment, network, memory, statistics,
+        history_length=options.history_length,
+        screen_shape=(options.screen_height, options.screen_width),
+        exploration_rate_start=options.exploration_rate_start,
+        exploration_rate_end=options.exploration_rate_end,
+        exploration_decay_steps=options.exploration_decay_steps,
+        exploration_rate_test=options.exploration_rate_test,
+        train_frequency=options.train_frequency,
+        train_repeat=options.train_repeat,
+        target_steps=options.target_steps,
+        random_starts=options.random_starts,
+        seed=agent_seed,
+    )
+    if snapshot is not None:
+        restore(snapshot, network, agent, memory, resume=options.resume)
+        log.info("loaded %s (epoch %d)%s", options.load_weights, snapshot["epoch"], ", resuming" if options.resume else "")
+    log.info("%s with %d actions (%s) on %s, random seed %d", environment.game, environment.num_actions(),
+             ", ".join(environment.action_names()), device, seed)
+
+    signal.signal(signal.SIGINT, lambda *_: request_stop(agent))
+    signal.signal(signal.SIGTERM, lambda *_: request_stop(agent))
+    runner = PhaseRunner(options, environment, network, memory, agent, statistics, prefix, seed)
+    if options.play_games:
+        runner.play()
+    else:
+        runner.train_and_test(start_epoch)
+    if agent.stop_requested:
+        print(runner.interrupted_message(), file=sys.stderr)
+        return 130
+    log.info("all done")
+    return 0
+
+
+def check_options(options: argparse.Namespace) -> None:
+    """The checks that span several options (single options are checked as they are parsed)."""
+    if options.game is None:
+        raise UsageError("name a game: a ROM file such as roms/breakout.bin or a game name such as breakout")
+    if options.min_reward > options.max_reward:
+        raise UsageError(f"--min_reward {options.min_reward} is larger than --max_reward {options.max_reward}")
+
+
+def output_paths(options: argparse.Namespace, game: str) -> tuple[Path | None, str | None]:
+    """The CSV file and snapshot prefix with ``{game}`` filled in, their folders checked for writing."""
+    csv_path = Path(options.csv_file.replace("{game}", game)) if options.csv_file else None
+    prefix = options.save_weights_prefix.replace("{game}", game) if options.save_weights_prefix else None
+    if csv_path:
+        ensure_writable_folder(csv_path.parent, "results")
+    if prefix:
+        ensure_writable_folder(Path(prefix).parent, "snapshots")
+    return csv_path, prefix
+
+
+def snapshot_path(prefix: str, epoch: int) -> Path:
+    return Path(f"{prefix}_{epoch}.pkl")
+
+
+def refuse_to_overwrite(csv_path: Path | None, prefix: str | None) -> None:
+    """A new run must not silently replace the results and snapshots of an earlier one."""
+    existing = [str(csv_path)] if csv_path and csv_path.exists() else []
+    if prefix:
+        name = re.escape(Path(prefix).name)
+        existing += sorted(str(path) for path in Path(prefix).parent.glob(f"{Path(prefix).name}_*.pkl")
+                           if re.fullmatch(rf"{name}_\d+\.pkl", path.name))[:1]
+    if existing:
+        raise UsageError(f"{' and '.join(existing)} already hold an earlier run: continue it with resume.sh, "
+                         "name this run differently (train.sh GAME LABEL), or move those files away")
+
+
+def make_memory(options: argparse.Namespace, seed: np.random.SeedSequence) -> ReplayMemory:
+    screen_shape = (options.screen_height, options.screen_width)
+    check_fits_in_memory(options.replay_size, screen_shape)
+    memory = ReplayMemory(options.replay_size, screen_shape, options.history_length, options.batch_size, seed)
+    log.info("replay memory: %d transitions of %d bytes each, %.2f GB when full", options.replay_size,
+             bytes_per_transition(screen_shape), memory.nbytes / 1e9)
+    return memory
+
+
+def restore(snapshot: dict, network: DeepQNetwork, agent: Agent, memory: ReplayMemory | None, resume: bool) -> None:
+    try:
+        network.load_state_dict(snapshot["network"], with_training_state=resume)
+    except (RuntimeError, KeyError, ValueError) as error:
+        raise UsageError(f"snapshot does not fit this network: {str(error).splitlines()[0]}") from None
+    if resume:
+        counters = snapshot["counters"]
+        agent.total_train_steps = counters["total_train_steps"]
+        agent.weight_updates = counters["weight_updates"]
+        agent.rng.bit_generator.state = snapshot["rng"]["agent"]
+        torch.set_rng_state(snapshot["rng"]["torch"])
+        if memory is not None:
+            memory.rng.bit_generator.state = snapshot["rng"]["memory"]
+
+
+def request_stop(agent: Agent) -> None:
+    """Ctrl-C or SIGTERM: let the current step finish, then stop at a safe point."""
+    if agent.stop_requested:
+        raise SystemExit(130)  # asked twice: stop now; files are written atomically, so none is left half-written
+    agent.stop_requested = True
+
+
+class PhaseRunner:
+    """Runs the phases in order and writes what each one produces: CSV rows and snapshots."""
+
+    def __init__(self, options: argparse.Namespace, environment: ALEEnvironment, network: DeepQNetwork,
+                 memory: ReplayMemory | None, agent: Agent, statistics: Statistics, prefix: str | None,
+                 seed: int) -> None:
+        self.options = options
+        self.environment = environment
+        self.network = network
+        self.memory = memory
+        self.agent = agent
+        self.statistics = statistics
+        self.prefix = prefix
+        self.seed = seed
+        self.validation_states: np.ndarray | None = None
+        self.epoch = 0
+        self.phase = ""
+        self.last_snapshot: Path | None = Path(options.load_weights) if options.resume else None
+
+    def train_and_test(self, start_epoch: int) -> None:
+        options = self.options
+        if options.random_steps and not options.resume:
+            self._phase(0, "random", options.random_steps, self.agent.play_random)
+        for epoch in range(start_epoch + 1, options.epochs + 1):
+            if options.train_steps and not self.agent.stop_requested:
+                self._phase(epoch, "train", options.train_steps, self.agent.train)
+                if self.prefix and not self.agent.stop_requested:
+                    self._save(epoch)
+            if options.test_steps and not self.agent.stop_requested:
+                row = self._phase(epoch, "test", options.test_steps, self.agent.test)
+                if not options.train_steps and not self.agent.stop_requested:
+                    print(test_result_line(row))
+
+    def play(self) -> None:
+        self._phase(0, "play", None, lambda _: self.agent.play(self.options.play_games))
+
+    def _phase(self, epoch: int, phase: str, steps: int | None, play: Callable[[int | None], None]) -> dict | None:
+        self.epoch, self.phase = epoch, phase
+        self.statistics.start_phase(epoch, phase, steps)
+        play(steps)
+        if self.agent.stop_requested:
+            return None
+        return self.statistics.end_phase(
+            exploration_rate=self.agent.last_exploration_rate,
+            total_train_steps=self.agent.total_train_steps,
+            replay_memory_count=self.memory.count if self.memory else 0,
+            weight_updates=self.agent.weight_updates,
+            meanq=self._meanq(),
+        )
+
+    def _meanq(self) -> float:
+        """The average max Q-value over validation states drawn once from replay memory."""
+        if self.validation_states is None:
+            if self.memory is None or self.memory.count < 2:
+                return float("nan")
+            indices = self.memory.sample_indices(self.options.validation_size)
+            self.validation_states = np.stack([self.memory.get_state(i) for i in indices])
+        q_values = np.concatenate([self.network.predict(chunk) for chunk in np.array_split(
+            self.validation_states, max(1, len(self.validation_states) // 256))])
+        return float(q_values.max(axis=1).mean())
+
+    def _save(self, epoch: int) -> None:
+        path = snapshot_path(self.prefix, epoch)
+        save_snapshot(path, {
+            "game": self.environment.game,
+            "actions": self.environment.action_names(),
+            "options": {name: value for name, value in vars(self.options).items()
+                        if name not in ("load_weights", "resume")},
+            "epoch": epoch,
+            "network": self.network.state_dict(),
+            "counters": {
+                "total_train_steps": self.agent.total_train_steps,
+                "weight_updates": self.agent.weight_updates,
+                "total_time": self.statistics.total_time,
+                "random_seed": self.seed,
+            },
+            "rng": {
+                "agent": self.agent.rng.bit_generator.state,
+                "memory": self.memory.rng.bit_generator.state,
+                "torch": torch.get_rng_state(),
+            },
+        })
+        self.last_snapshot = path
+        log.info("saved %s", path)
+
+    def interrupted_message(self) -> str:
+        where = f"stopped during {'epoch ' + str(self.epoch) + ' ' if self.epoch else ''}{self.phase}"
+        if self.last_snapshot:
+            return f"{where}; continue from the last snapshot with ./resume.sh {self.last_snapshot}"
+        return f"{where}; no snapshot was saved yet"
+
+
+def test_result_line(row: dict) -> str:
+    if not row["nr_games"]:
+        return f"tested {row['steps']} steps: no game finished (raise --test_steps)"
+    return (f"tested {row['nr_games']} games: average {row['average_reward']:.2f}, "
+            f"min {row['min_game_reward']:g}, max {row['max_game_reward']:g}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

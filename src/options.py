@@ -1,0 +1,157 @@
+"""Command-line options, grouped as the original simple_dqn grouped them, with the original's names."""
+
+import argparse
+from collections.abc import Callable, Sequence
+
+from deepqnetwork import OPTIMIZERS
+from environment import FRAME_POOLS
+
+# Options a snapshot supplies when loaded: what shapes the network and the game it plays.
+SNAPSHOT_GROUPS = ("environment", "replay memory", "network", "agent")
+# Never taken from a snapshot, even to resume: they describe this machine and this invocation.
+NEVER_FROM_SNAPSHOT = {"game", "load_weights", "resume", "backend", "device", "log_level", "progress"}
+
+
+class OptionParser(argparse.ArgumentParser):
+    """Reports a bad option in one line (no usage dump) and exits with 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _number(kind: type, low: float | None = None, high: float | None = None, what: str = "") -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}")
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text}")
+        return value
+    return parse
+
+
+positive_int = _number(int, 1, what="at least 1")
+count = _number(int, 0, what="0 or more")
+probability = _number(float, 0.0, 1.0, what="between 0 and 1")
+positive_float = _number(float, 1e-12, what="greater than 0")
+nonnegative_float = _number(float, 0.0, what="0 or more")
+
+
+def boolean(text: str) -> bool:
+    """The original's str2bool, strict: a typo is an error, not False."""
+    lowered = text.lower()
+    if lowered in ("yes", "true", "t", "1"):
+        return True
+    if lowered in ("no", "false", "f", "0"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def build_parser() -> tuple[OptionParser, dict[str, str]]:
+    """The parser, and the group each option belongs to (to know what a snapshot may supply)."""
+    parser = OptionParser(
+        prog="main.py",
+        description="Train, test or play a Nature DQN on an Atari game. Defaults reproduce Mnih et al. 2015. "
+                    "Steps are agent steps (one action = --frame_skip emulator frames).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        allow_abbrev=False,
+    )
+    group_of: dict[str, str] = {}
+
+    def group(title: str) -> Callable[..., None]:
+        arguments = parser.add_argument_group(title)
+
+        def add(*names: str, **settings: object) -> None:
+            action = arguments.add_argument(*names, **settings)
+            group_of[action.dest] = title
+        return add
+
+    add = group("environment")
+    add("game", nargs="?", help="ROM file (roms/breakout.bin) or game name (breakout); "
+        "optional when --load_weights names a snapshot, which knows its game")
+    add("--frame_skip", type=positive_int, default=4, help="How many frames to repeat each chosen action.")
+    add("--frame_pool", choices=FRAME_POOLS, default="max",
+        help="Combine the last two frames of a step by their maximum (Nature) or ALE's colour averaging (original simple_dqn).")
+    add("--repeat_action_probability", type=probability, default=0.0,
+        help="Sticky actions: probability that the emulator repeats the previous action on a frame (Machado et al. use 0.25).")
+    add("--minimal_action_set", type=boolean, default=True, help="Use the game's minimal action set, not all 18 actions.")
+    add("--screen_width", type=positive_int, default=84, help="Screen width after resize.")
+    add("--screen_height", type=positive_int, default=84, help="Screen height after resize.")
+    add("--terminal_on_life_loss", type=boolean, default=True,
+        help="End the episode for learning when a life is lost (training only; the game goes on).")
+    add("--max_test_frames", type=count, default=18_000,
+        help="Most emulator frames in one test game (18,000 = 5 minutes, as Nature); 0 for no limit.")
+
+    add = group("replay memory")
+    add("--replay_size", type=positive_int, default=1_000_000, help="Most transitions replay memory keeps.")
+    add("--history_length", type=positive_int, default=4, help="How many screens form a state.")
+
+    add = group("network")
+    add("--learning_rate", type=positive_float, default=0.00025, help="Learning rate.")
+    add("--discount_rate", type=probability, default=0.99, help="Discount rate for future rewards.")
+    add("--batch_size", type=positive_int, default=32, help="Transitions per minibatch.")
+    add("--optimizer", choices=OPTIMIZERS, default="centered_rmsprop",
+        help="centered_rmsprop: Nature's (eps inside the square root); rmsprop: the original simple_dqn's; adam.")
+    add("--decay_rate", type=probability, default=0.95, help="Decay of RMSProp's running averages.")
+    add("--min_squared_gradient", type=positive_float, default=0.01,
+        help="Added inside centered RMSProp's square root.")
+    add("--clip_error", type=nonnegative_float, default=1.0,
+        help="Clip the TD error to [-x, x] (Huber loss); 0 for the plain squared error.")
+    add("--min_reward", type=float, default=-1.0, help="Rewards are clipped to at least this for learning.")
+    add("--max_reward", type=float, default=1.0, help="Rewards are clipped to at most this for learning.")
+    add("--backend", choices=("cpu", "gpu"), default=None, help="Run the network on the CPU or a GPU (default: a GPU when there is one).")
+    add("--device", default=None, help="A PyTorch device such as cuda:1; overrides --backend.")
+
+    add = group("agent")
+    add("--exploration_rate_start", type=probability, default=1.0, help="Exploration rate at the beginning of decay.")
+    add("--exploration_rate_end", type=probability, default=0.1, help="Exploration rate at the end of decay.")
+    add("--exploration_decay_steps", type=count, default=1_000_000, help="Training steps over which exploration decays.")
+    add("--exploration_rate_test", type=probability, default=0.05, help="Exploration rate in test and play.")
+    add("--train_frequency", type=positive_int, default=4, help="Agent steps between two updates.")
+    add("--train_repeat", type=positive_int, default=1, help="Minibatches per update.")
+    add("--target_steps", type=count, default=10_000,
+        help="Agent steps between copies of the network to the target network; 0 for no target network.")
+    add("--random_starts", type=count, default=30, help="Most no-op actions at the start of each game (a random number of them).")
+
+    add = group("main loop")
+    add("--random_steps", type=count, default=50_000, help="Random steps filling replay memory before learning.")
+    add("--train_steps", type=count, default=250_000, help="Training steps per epoch.")
+    add("--test_steps", type=count, default=125_000, help="Test steps after each epoch.")
+    add("--epochs", type=positive_int, default=200, help="Epochs to run (a resumed run counts the epochs it already has).")
+    add("--play_games", type=count, default=0, help="Play this many games with the test exploration rate, instead of training.")
+    add("--validation_size", type=positive_int, default=500,
+        help="States drawn once from replay memory on which meanq (the average max Q-value) is measured.")
+    add("--load_weights", default=None, help="Load this snapshot; it supplies the game and the environment, "
+        "replay memory, network and agent options, unless given here.")
+    add("--resume", action="store_true", help="With --load_weights: continue that training run where it stopped.")
+    add("--save_weights_prefix", default=None,
+        help="Save a snapshot after each epoch to PREFIX_EPOCH.pkl; {game} is replaced by the game's name.")
+    add("--csv_file", default=None, help="Write one row per phase to this CSV file; {game} is replaced by the game's name.")
+
+    add = group("common")
+    add("--random_seed", type=count, default=None, help="Seed for repeatable runs (on the CPU); a random one is drawn and logged when absent.")
+    add("--log_level", choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"), default="INFO", help="Log level.")
+    add("--progress", type=boolean, default=True, help="Show a progress bar with steps per second during each phase.")
+    return parser, group_of
+
+
+def parse_options(argv: Sequence[str] | None, snapshot_options: dict | None = None,
+                  resume: bool = False) -> argparse.Namespace:
+    """Parse ``argv``; options it leaves out come from the snapshot where the snapshot may supply them."""
+    parser, group_of = build_parser()
+    options = parser.parse_args(argv)
+    if snapshot_options is None:
+        return options
+    explicit = _explicit_options(argv, parser)
+    for name, value in snapshot_options.items():
+        supplied = resume or group_of.get(name) in SNAPSHOT_GROUPS
+        if name in group_of and supplied and name not in explicit and name not in NEVER_FROM_SNAPSHOT:
+            setattr(options, name, value)
+    return options
+
+
+def _explicit_options(argv: Sequence[str] | None, parser: OptionParser) -> set[str]:
+    """The options the user typed: parse again with every default suppressed."""
+    parser.set_defaults(**{name: argparse.SUPPRESS for name in vars(parser.parse_args(argv))})
+    return set(vars(parser.parse_args(argv)))

@@ -1,0 +1,167 @@
+"""Circular experience replay that stores every screen exactly once.
+
+Entry ``i`` holds the screen the agent chose action ``i`` on, that action, the
+reward it earned and whether the episode ended after it.  A state is rebuilt
+from ``history_length`` consecutive screens, so one 84x84 screen per transition
+is all the memory needs (about 7 KB), instead of a four-screen stack per state.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+import psutil
+
+from errors import UsageError
+
+
+class Minibatch(NamedTuple):
+    prestates: np.ndarray  # uint8 (batch, history, height, width)
+    actions: np.ndarray  # int64 (batch,)
+    rewards: np.ndarray  # float32 (batch,), unclipped
+    poststates: np.ndarray  # uint8 (batch, history, height, width)
+    terminals: np.ndarray  # bool (batch,)
+
+
+def bytes_per_transition(screen_shape: tuple[int, int]) -> int:
+    """Screen, action (uint8), reward (float32), terminal and truncation flags."""
+    return int(np.prod(screen_shape)) + 1 + 4 + 1 + 1
+
+
+def check_fits_in_memory(size: int, screen_shape: tuple[int, int]) -> None:
+    """Refuse before training starts, rather than die of swapping days later."""
+    needed = size * bytes_per_transition(screen_shape)
+    available = psutil.virtual_memory().available
+    if needed > available:
+        fitting = int(available * 0.9) // bytes_per_transition(screen_shape)
+        raise UsageError(
+            f"--replay_size {size} needs {needed / 1e9:.1f} GB of memory but only "
+            f"{available / 1e9:.1f} GB are free; try --replay_size {fitting} or less"
+        )
+
+
+class ReplayMemory:
+    """Uniform replay over a ring buffer of screens.
+
+    Invariants the sampler enforces (see ``_valid`` and ``_episode_mask``):
+
+    * a state never mixes episodes: screens from before the first screen of its
+      episode are zero, as in DeepMind's code;
+    * the newest entry is never sampled, because its poststate is not stored yet;
+    * an entry whose episode was cut short (``truncated``) is never sampled: its
+      successor belongs to another episode, so there is no poststate to bootstrap from;
+    * once the ring has wrapped, an entry whose state would need screens older
+      than the oldest one kept is never sampled (its history was overwritten).
+    """
+
+    def __init__(
+        self,
+        size: int,
+        screen_shape: tuple[int, int] = (84, 84),
+        history_length: int = 4,
+        batch_size: int = 32,
+        seed: int | np.random.SeedSequence | None = None,
+    ) -> None:
+        if size <= history_length:
+            raise UsageError(f"--replay_size must be larger than --history_length ({history_length}), got {size}")
+        self.size = size
+        self.history_length = history_length
+        self.batch_size = batch_size
+        # np.zeros gets pages from the OS on first touch, so a large memory costs nothing until filled.
+        self.screens = np.zeros((size, *screen_shape), dtype=np.uint8)
+        self.actions = np.zeros(size, dtype=np.uint8)
+        self.rewards = np.zeros(size, dtype=np.float32)
+        self.terminals = np.zeros(size, dtype=bool)
+        self.truncations = np.zeros(size, dtype=bool)
+        self.count = 0
+        self.current = 0
+        self.rng = np.random.default_rng(seed)
+        # How far back each screen of a state lies from its newest one: 0, 1, ..., history_length - 1.
+        self._history_back = np.arange(history_length)
+
+    def add(self, screen: np.ndarray, action: int, reward: float, terminal: bool) -> None:
+        """Store one transition.
+
+        ``screen`` is the newest screen of the state the action was chosen on (not the one
+        the action led to), so the state acted on is exactly the one replay rebuilds;
+        ``terminal`` means the episode ended after the action.
+        """
+        self.screens[self.current] = screen
+        self.actions[self.current] = action
+        self.rewards[self.current] = reward
+        self.terminals[self.current] = terminal
+        self.truncations[self.current] = False
+        self.current = (self.current + 1) % self.size
+        self.count = min(self.count + 1, self.size)
+
+    def truncate_episode(self) -> None:
+        """The agent abandoned the episode after the newest entry (a phase ended), so it has no successor."""
+        if self.count:
+            newest = (self.current - 1) % self.size
+            self.truncations[newest] = not self.terminals[newest]
+
+    @property
+    def wrapped(self) -> bool:
+        return self.count == self.size
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (self.screens, self.actions, self.rewards, self.terminals, self.truncations))
+
+    def get_state(self, index: int) -> np.ndarray:
+        """The state ending at ``index``, oldest screen first, zeros before its episode began."""
+        return self._states(np.array([index % self.size]))[0]
+
+    def get_minibatch(self) -> Minibatch:
+        """A uniform sample of ``batch_size`` valid transitions (with replacement, as DeepMind's)."""
+        indices = self.sample_indices(self.batch_size)
+        return Minibatch(
+            prestates=self._states(indices),
+            actions=self.actions[indices].astype(np.int64),
+            rewards=self.rewards[indices],
+            poststates=self._states((indices + 1) % self.size),
+            terminals=self.terminals[indices],
+        )
+
+    def sample_indices(self, count: int) -> np.ndarray:
+        """Uniform over valid indices: draw from all entries and reject the invalid few."""
+        if self.count < 2:
+            raise ValueError("replay memory needs at least two transitions to sample from")
+        chosen = np.empty(0, dtype=np.int64)
+        while chosen.size < count:
+            candidates = self.rng.integers(0, self.count, size=2 * (count - chosen.size))
+            chosen = np.concatenate([chosen, candidates[self._valid(candidates)]])
+        return chosen[:count]
+
+    def _age(self, indices: np.ndarray) -> np.ndarray:
+        """How many kept entries are older than each index (0 for the oldest)."""
+        oldest = self.current if self.wrapped else 0
+        return (indices - oldest) % self.size
+
+    def _valid(self, indices: np.ndarray) -> np.ndarray:
+        age = self._age(indices)
+        valid = (age < self.count - 1) & ~self.truncations[indices]
+        short = age < self.history_length - 1
+        if self.wrapped and short.any():
+            # The screens before the oldest kept entry were overwritten by the newest ones:
+            # a state is only complete if its episode began within the kept entries.
+            short_age = age[short]
+            boundaries = self._episode_boundaries(indices[short], self._history_back[1:])
+            began_within = boundaries[np.arange(short_age.size), np.maximum(short_age - 1, 0)] & (short_age > 0)
+            valid[short] &= began_within
+        return valid
+
+    def _episode_boundaries(self, newest: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """Per index and offset k (ascending): did an episode end at one of the k entries before it?"""
+        before = newest[:, None] - offsets[None, :]
+        positions = before % self.size
+        ended = self.terminals[positions] | self.truncations[positions]
+        if not self.wrapped:
+            ended |= before < 0  # nothing precedes the first entry: it began an episode
+        return np.logical_or.accumulate(ended, axis=1)
+
+    def _states(self, newest: np.ndarray) -> np.ndarray:
+        """Gather the states ending at ``newest`` and blank the screens of earlier episodes."""
+        states = self.screens[(newest[:, None] - self._history_back[None, ::-1]) % self.size]
+        before_episode = self._episode_boundaries(newest, self._history_back[1:])
+        states[:, :-1][before_episode[:, ::-1]] = 0
+        return states

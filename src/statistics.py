@@ -1,0 +1,140 @@
+"""Per-phase figures: the CSV row, the log summary and the progress bar."""
+
+import csv
+import io
+import logging
+import math
+import time
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from files import write_atomically
+
+CSV_COLUMNS = (
+    "epoch", "phase", "steps", "nr_games", "average_reward", "min_game_reward", "max_game_reward",
+    "last_exploration_rate", "total_train_steps", "replay_memory_count", "meanq", "meancost",
+    "weight_updates", "total_time", "epoch_time", "steps_per_second",
+)
+TIME_COLUMNS = ("total_time", "epoch_time", "steps_per_second")
+
+log = logging.getLogger(__name__)
+
+
+class Statistics:
+    """Collects one phase's figures; ``end_phase`` turns them into a CSV row and a log line.
+
+    Games are whole games (a lost life does not count as one); rewards are raw game
+    scores; ``meancost`` is the plain mean over the phase's updates; times are wall-clock
+    seconds, ``total_time`` counting the time of earlier runs this one resumes.
+    """
+
+    def __init__(self, csv_path: Path | None = None, previous_total_time: float = 0.0, progress: bool = True) -> None:
+        self.csv_path = Path(csv_path) if csv_path else None
+        self.previous_total_time = previous_total_time
+        self.run_start = time.perf_counter()
+        self.progress = progress
+        self._bar = None
+
+    @property
+    def total_time(self) -> float:
+        return self.previous_total_time + time.perf_counter() - self.run_start
+
+    def start_phase(self, epoch: int, phase: str, steps: int) -> None:
+        self.epoch, self.phase = epoch, phase
+        self.steps = 0
+        self.game_rewards: list[float] = []
+        self.game_reward = 0.0
+        self.updates = 0
+        self.loss_sum = torch.zeros(())
+        self.phase_start = time.perf_counter()
+        description = f"epoch {epoch} {phase}" if phase in ("train", "test") else phase
+        self._bar = tqdm(total=steps, desc=description, unit="step", disable=not self.progress,
+                         mininterval=1.0, dynamic_ncols=True, leave=False)
+
+    def on_step(self, reward: float, game_over: bool) -> None:
+        self.steps += 1
+        self.game_reward += reward
+        if game_over:
+            self.game_rewards.append(self.game_reward)
+            self.game_reward = 0.0
+            self._bar.set_postfix(games=len(self.game_rewards), last_score=self.game_rewards[-1], refresh=False)
+        self._bar.update()
+
+    def on_update(self, loss: torch.Tensor) -> None:
+        """Sum losses where they are, so a GPU is not made to wait for each one."""
+        if self.updates == 0:
+            self.loss_sum = torch.zeros((), device=loss.device)
+        self.loss_sum += loss
+        self.updates += 1
+
+    def end_phase(self, *, exploration_rate: float, total_train_steps: int, replay_memory_count: int,
+                  weight_updates: int, meanq: float) -> dict:
+        self._bar.close()
+        phase_time = time.perf_counter() - self.phase_start
+        games = self.game_rewards
+        row = {
+            "epoch": self.epoch,
+            "phase": self.phase,
+            "steps": self.steps,
+            "nr_games": len(games),
+            "average_reward": sum(games) / len(games) if games else math.nan,
+            "min_game_reward": min(games) if games else math.nan,
+            "max_game_reward": max(games) if games else math.nan,
+            "last_exploration_rate": exploration_rate,
+            "total_train_steps": total_train_steps,
+            "replay_memory_count": replay_memory_count,
+            "meanq": meanq,
+            "meancost": self.loss_sum.item() / self.updates if self.updates else math.nan,
+            "weight_updates": weight_updates,
+            "total_time": self.total_time,
+            "epoch_time": phase_time,
+            "steps_per_second": self.steps / phase_time if phase_time > 0 else math.nan,
+        }
+        log.info(summary_line(row))
+        if self.csv_path:
+            append_csv_row(self.csv_path, row)
+        return row
+
+
+def summary_line(row: dict) -> str:
+    name = f"epoch {row['epoch']} {row['phase']}" if row["phase"] in ("train", "test") else row["phase"]
+    games = (f"{row['nr_games']} games, average reward {row['average_reward']:.2f} "
+             f"(min {row['min_game_reward']:g}, max {row['max_game_reward']:g})" if row["nr_games"] else "no game finished")
+    return (f"{name}: {row['steps']} steps in {row['epoch_time']:.1f}s ({row['steps_per_second']:.1f} steps/s), "
+            f"{games}, exploration {row['last_exploration_rate']:.3f}, meanq {row['meanq']:.4f}, "
+            f"meancost {row['meancost']:.5f}, {row['weight_updates']} updates, replay {row['replay_memory_count']}")
+
+
+def read_csv_rows(path: Path) -> list[dict]:
+    with open(path, newline="") as file:
+        return list(csv.DictReader(file))
+
+
+def append_csv_row(path: Path, row: dict) -> None:
+    """Rewrite the whole (small) file and rename it into place, so a row is never half-written."""
+    previous = Path(path).read_bytes() if Path(path).exists() else b""
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    if not previous:
+        writer.writeheader()
+    writer.writerow({key: _format(value) for key, value in row.items()})
+    write_atomically(path, lambda file: file.write(previous + text.getvalue().encode()))
+
+
+def keep_rows_up_to_epoch(path: Path, epoch: int) -> int:
+    """Drop the rows after ``epoch`` (left by a run that went on past a snapshot now resumed); how many."""
+    rows = read_csv_rows(path)
+    kept = [row for row in rows if int(row["epoch"]) <= epoch]
+    if len(kept) < len(rows):
+        text = io.StringIO()
+        writer = csv.DictWriter(text, fieldnames=CSV_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(kept)
+        write_atomically(path, lambda file: file.write(text.getvalue().encode()))
+    return len(rows) - len(kept)
+
+
+def _format(value: object) -> object:
+    return f"{value:.6g}" if isinstance(value, float) else value
