@@ -8,7 +8,7 @@ from deepqnetwork import DeepQNetwork
 from environment import ALEEnvironment
 from replay_memory import ReplayMemory
 from state_buffer import StateBuffer
-from statistics import Statistics
+from phase_statistics import Statistics
 
 
 class Agent:

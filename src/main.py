@@ -20,7 +20,7 @@ from files import ensure_writable_folder
 from options import parse_options
 from replay_memory import ReplayMemory, bytes_per_transition, check_fits_in_memory
 from snapshot import check_compatible, load_snapshot, save_snapshot
-from statistics import Statistics, keep_rows_up_to_epoch
+from phase_statistics import Statistics, keep_rows_up_to_epoch
 
 log = logging.getLogger("simple_dqn")
 

@@ -23,7 +23,7 @@ class Minibatch(NamedTuple):
 
 
 def bytes_per_transition(screen_shape: tuple[int, int]) -> int:
-    """Screen, action (uint8), reward (float32), terminal and truncation flags."""
+    """Screen, action (uint8), reward (float32), and the terminal and episode-start flags."""
     return int(np.prod(screen_shape)) + 1 + 4 + 1 + 1
 
 
@@ -42,15 +42,17 @@ def check_fits_in_memory(size: int, screen_shape: tuple[int, int]) -> None:
 class ReplayMemory:
     """Uniform replay over a ring buffer of screens.
 
-    Invariants the sampler enforces (see ``_valid`` and ``_episode_mask``):
+    Each entry records whether it begins an episode, so a state knows where its
+    episode began from its own entries, which are never older than it.  The sampler
+    (``_valid``) enforces:
 
     * a state never mixes episodes: screens from before the first screen of its
       episode are zero, as in DeepMind's code;
-    * the newest entry is never sampled, because its poststate is not stored yet;
-    * an entry whose episode was cut short (``truncated``) is never sampled: its
-      successor belongs to another episode, so there is no poststate to bootstrap from;
-    * once the ring has wrapped, an entry whose state would need screens older
-      than the oldest one kept is never sampled (its history was overwritten).
+    * an entry is sampled only with a successor in its own episode (its poststate)
+      or when it is terminal, so the newest entry and an entry whose episode was cut
+      short (``truncate_episode``) are never sampled;
+    * once the ring has wrapped, an entry whose state would need screens older than
+      the oldest one kept is never sampled: they were overwritten by the newest ones.
     """
 
     def __init__(
@@ -71,9 +73,10 @@ class ReplayMemory:
         self.actions = np.zeros(size, dtype=np.uint8)
         self.rewards = np.zeros(size, dtype=np.float32)
         self.terminals = np.zeros(size, dtype=bool)
-        self.truncations = np.zeros(size, dtype=bool)
+        self.episode_starts = np.zeros(size, dtype=bool)
         self.count = 0
         self.current = 0
+        self.episode_ended = True  # so the next entry added begins an episode
         self.rng = np.random.default_rng(seed)
         # How far back each screen of a state lies from its newest one: 0, 1, ..., history_length - 1.
         self._history_back = np.arange(history_length)
@@ -89,23 +92,18 @@ class ReplayMemory:
         self.actions[self.current] = action
         self.rewards[self.current] = reward
         self.terminals[self.current] = terminal
-        self.truncations[self.current] = False
+        self.episode_starts[self.current] = self.episode_ended
+        self.episode_ended = terminal
         self.current = (self.current + 1) % self.size
         self.count = min(self.count + 1, self.size)
 
     def truncate_episode(self) -> None:
-        """The agent abandoned the episode after the newest entry (a phase ended), so it has no successor."""
-        if self.count:
-            newest = (self.current - 1) % self.size
-            self.truncations[newest] = not self.terminals[newest]
-
-    @property
-    def wrapped(self) -> bool:
-        return self.count == self.size
+        """The agent abandoned the episode (a phase ended): the next entry begins a new one."""
+        self.episode_ended = True
 
     @property
     def nbytes(self) -> int:
-        return sum(a.nbytes for a in (self.screens, self.actions, self.rewards, self.terminals, self.truncations))
+        return sum(a.nbytes for a in (self.screens, self.actions, self.rewards, self.terminals, self.episode_starts))
 
     def get_state(self, index: int) -> np.ndarray:
         """The state ending at ``index``, oldest screen first, zeros before its episode began."""
@@ -113,7 +111,10 @@ class ReplayMemory:
 
     def get_minibatch(self) -> Minibatch:
         """A uniform sample of ``batch_size`` valid transitions (with replacement, as DeepMind's)."""
-        indices = self.sample_indices(self.batch_size)
+        return self.transitions(self.sample_indices(self.batch_size))
+
+    def transitions(self, indices: np.ndarray) -> Minibatch:
+        """The transitions at valid ``indices`` (from ``sample_indices``)."""
         return Minibatch(
             prestates=self._states(indices),
             actions=self.actions[indices].astype(np.int64),
@@ -132,36 +133,27 @@ class ReplayMemory:
             chosen = np.concatenate([chosen, candidates[self._valid(candidates)]])
         return chosen[:count]
 
-    def _age(self, indices: np.ndarray) -> np.ndarray:
-        """How many kept entries are older than each index (0 for the oldest)."""
-        oldest = self.current if self.wrapped else 0
-        return (indices - oldest) % self.size
-
     def _valid(self, indices: np.ndarray) -> np.ndarray:
-        age = self._age(indices)
-        valid = (age < self.count - 1) & ~self.truncations[indices]
+        oldest = self.current if self.count == self.size else 0
+        age = (indices - oldest) % self.size  # how many kept entries are older
+        successor_starts_episode = self.episode_starts[(indices + 1) % self.size]
+        valid = (age < self.count - 1) & (self.terminals[indices] | ~successor_starts_episode)
         short = age < self.history_length - 1
-        if self.wrapped and short.any():
-            # The screens before the oldest kept entry were overwritten by the newest ones:
-            # a state is only complete if its episode began within the kept entries.
+        if short.any():
+            # Screens older than the oldest kept entry are gone: such a state is complete
+            # only if its episode began within the kept entries.
             short_age = age[short]
-            boundaries = self._episode_boundaries(indices[short], self._history_back[1:])
-            began_within = boundaries[np.arange(short_age.size), np.maximum(short_age - 1, 0)] & (short_age > 0)
-            valid[short] &= began_within
+            boundaries = self._episode_boundaries(indices[short])
+            valid[short] &= boundaries[np.arange(short_age.size), short_age]
         return valid
 
-    def _episode_boundaries(self, newest: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-        """Per index and offset k (ascending): did an episode end at one of the k entries before it?"""
-        before = newest[:, None] - offsets[None, :]
-        positions = before % self.size
-        ended = self.terminals[positions] | self.truncations[positions]
-        if not self.wrapped:
-            ended |= before < 0  # nothing precedes the first entry: it began an episode
-        return np.logical_or.accumulate(ended, axis=1)
+    def _episode_boundaries(self, newest: np.ndarray) -> np.ndarray:
+        """(batch, history - 1): does the screen 1, 2, ... steps before ``newest`` belong to an earlier episode?"""
+        starts = self.episode_starts[(newest[:, None] - self._history_back[None, :-1]) % self.size]
+        return np.logical_or.accumulate(starts, axis=1)
 
     def _states(self, newest: np.ndarray) -> np.ndarray:
         """Gather the states ending at ``newest`` and blank the screens of earlier episodes."""
         states = self.screens[(newest[:, None] - self._history_back[None, ::-1]) % self.size]
-        before_episode = self._episode_boundaries(newest, self._history_back[1:])
-        states[:, :-1][before_episode[:, ::-1]] = 0
+        states[:, :-1][self._episode_boundaries(newest)[:, ::-1]] = 0
         return states

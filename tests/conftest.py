@@ -1,0 +1,46 @@
+"""Helpers for running the real command-line tools on tiny settings."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# A run small enough for a test: a few hundred steps per phase, a tiny replay memory.
+TINY_RUN = ["--random_steps", "200", "--train_steps", "400", "--test_steps", "300", "--replay_size", "2000",
+            "--validation_size", "64", "--target_steps", "100", "--exploration_decay_steps", "1000",
+            "--max_test_frames", "800", "--progress", "false", "--backend", "cpu"]
+
+
+def run_command(command: list[str], timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+def run_main(*args: str) -> subprocess.CompletedProcess:
+    return run_command([sys.executable, str(ROOT / "src" / "main.py"), *args])
+
+
+def run_script(script: str, *args: str) -> subprocess.CompletedProcess:
+    return run_command([str(ROOT / script), *args])
+
+
+def assert_clear_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    """Exit code 2 and one line on stderr that names the problem, never a traceback."""
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two tiny epochs of breakout, trained once for every test that needs snapshots."""
+    folder = tmp_path_factory.mktemp("trained")
+    result = run_main("breakout", *TINY_RUN, "--epochs", "2", "--random_seed", "7",
+                      "--save_weights_prefix", str(folder / "breakout"), "--csv_file", str(folder / "breakout.csv"))
+    assert result.returncode == 0, result.stderr
+    return folder

@@ -1,0 +1,90 @@
+"""The agent on the real game: what it stores is what it acted on, and its schedules."""
+
+import numpy as np
+import pytest
+import torch
+
+from agent import Agent
+from deepqnetwork import DeepQNetwork
+from environment import ALEEnvironment
+from phase_statistics import Statistics
+from replay_memory import ReplayMemory
+
+
+def make_agent(memory_size: int = 5000, **settings) -> Agent:
+    environment = ALEEnvironment("breakout", seed=1)
+    network = DeepQNetwork(environment.num_actions())
+    memory = ReplayMemory(memory_size, seed=1)
+    statistics = Statistics(progress=False)
+    return Agent(environment, network, memory, statistics, seed=1, **settings)
+
+
+class RecordingNetwork:
+    """The real network, with a record of every state it was asked to act on, by training step."""
+
+    def __init__(self, agent: Agent) -> None:
+        self.agent, self.network = agent, agent.network
+        self.acted_on: dict[int, np.ndarray] = {}
+
+    def best_action(self, state: np.ndarray) -> int:
+        self.acted_on[self.agent.total_train_steps] = state.copy()
+        return self.network.best_action(state)
+
+
+@pytest.mark.parametrize("memory_size", [5000, 700])
+def test_the_state_acted_on_is_the_state_replay_rebuilds(memory_size):
+    agent = make_agent(memory_size, exploration_rate_start=0.5, exploration_rate_end=0.5, train_frequency=10**6)
+    recorder = RecordingNetwork(agent)
+    agent.network = recorder
+    agent.statistics.start_phase(1, "train", 1500)
+    agent.train(1500)
+    memory = agent.memory
+    assert memory.episode_starts.sum() >= 3, "the run should span several episodes (lives)"
+    # Step t went to slot t % size; once overwritten, only states whose screens are all still kept can match.
+    kept_from = 1500 - memory.count + memory.history_length - 1
+    recent = {step: state for step, state in recorder.acted_on.items() if step >= kept_from}
+    assert len(recent) > 200
+    for step, state in recent.items():
+        np.testing.assert_array_equal(memory.get_state(step % memory.size), state)
+
+
+def test_exploration_decays_linearly_over_training_steps_then_stays():
+    agent = make_agent(exploration_decay_steps=1000)
+    for steps, expected in [(0, 1.0), (500, 0.55), (1000, 0.1), (5000, 0.1)]:
+        agent.total_train_steps = steps
+        assert agent.exploration_rate() == pytest.approx(expected)
+
+
+def test_each_new_game_starts_with_up_to_30_no_ops():
+    agent = make_agent()
+    agent.statistics.start_phase(1, "test", 1)
+    frames = set()
+    for _ in range(60):
+        agent.test(1)  # a test phase starts a new game, then takes one step
+        frames.add(agent.environment.ale.getEpisodeFrameNumber())
+    no_ops = {frame // 4 - 1 for frame in frames}
+    assert min(no_ops) >= 0 and max(no_ops) <= 30
+    assert len(no_ops) > 10
+
+
+def test_training_updates_every_4_steps_and_copies_the_target_every_target_steps():
+    agent = make_agent(target_steps=100)
+    agent.statistics.start_phase(0, "random", 200)
+    agent.play_random(200)
+    assert agent.weight_updates == 0 and agent.total_train_steps == 0
+    agent.statistics.start_phase(1, "train", 200)
+    agent.train(200)
+    assert agent.total_train_steps == 200 and agent.weight_updates == 50
+    # The last target copy was at step 200, so target and online networks agree again.
+    state = torch.from_numpy(agent.memory.get_state(10)[None])
+    torch.testing.assert_close(agent.network.online(state), agent.network.target(state), rtol=0, atol=0)
+
+
+def test_phases_never_share_an_episode_in_replay():
+    agent = make_agent()
+    agent.statistics.start_phase(0, "random", 50)
+    agent.play_random(50)
+    agent.statistics.start_phase(1, "train", 50)
+    agent.train(50)
+    assert agent.memory.episode_starts[50], "a train phase begins a new episode"
+    assert 49 not in set(agent.memory.sample_indices(3000).tolist()), "the abandoned last step has no successor"

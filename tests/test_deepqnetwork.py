@@ -1,0 +1,122 @@
+"""The Q-learning update against the paper's equations, written out by hand."""
+
+import numpy as np
+import pytest
+import torch
+
+from deepqnetwork import CenteredRMSProp, DeepQNetwork, NatureNetwork, resolve_device
+from errors import UsageError
+from replay_memory import Minibatch
+
+SCREEN = (36, 36)  # the smallest screen the Nature convolutions accept, to keep the test fast
+
+
+def hand_made_batch() -> Minibatch:
+    rng = np.random.default_rng(0)
+    return Minibatch(
+        prestates=rng.integers(0, 256, size=(6, 4, *SCREEN), dtype=np.uint8),
+        actions=np.array([0, 1, 2, 0, 1, 2]),
+        rewards=np.array([0.0, 1.0, -3.0, 5.0, 0.5, 0.0], dtype=np.float32),
+        poststates=rng.integers(0, 256, size=(6, 4, *SCREEN), dtype=np.uint8),
+        terminals=np.array([False, False, True, False, True, False]),
+    )
+
+
+def make_network(**settings) -> DeepQNetwork:
+    torch.manual_seed(0)
+    return DeepQNetwork(3, screen_shape=SCREEN, **settings)
+
+
+def q_values(network: torch.nn.Module, states: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        return network(torch.from_numpy(states)).double().numpy()
+
+
+def test_targets_are_clipped_reward_plus_discounted_max_of_the_target_network():
+    network = make_network(discount_rate=0.9)
+    with torch.no_grad():  # make online and target differ, so using the wrong one would show
+        for parameter in network.online.parameters():
+            parameter.add_(0.05)
+    batch = hand_made_batch()
+    future = q_values(network.target, batch.poststates).max(axis=1)
+    expected = np.clip(batch.rewards, -1, 1) + 0.9 * future * (1 - batch.terminals)
+    targets = network.targets(torch.from_numpy(batch.rewards), torch.from_numpy(batch.terminals),
+                              torch.from_numpy(batch.poststates))
+    np.testing.assert_allclose(targets.numpy(), expected, rtol=1e-5)
+    assert targets[2].item() == -1.0 and targets[4].item() == 0.5  # terminals: no future value
+
+
+def test_loss_is_the_summed_huber_loss_of_the_taken_actions():
+    network = make_network(clip_error=0.5)
+    batch = hand_made_batch()
+    future = q_values(network.target, batch.poststates).max(axis=1)
+    targets = np.clip(batch.rewards, -1, 1) + 0.99 * future * (1 - batch.terminals)
+    taken = q_values(network.online, batch.prestates)[np.arange(6), batch.actions]
+    error = np.abs(taken - targets)
+    assert (error < 0.5).any() and (error > 0.5).any(), "both sides of the clip should be exercised"
+    huber = np.where(error <= 0.5, 0.5 * error**2, 0.5 * (error - 0.25))
+    np.testing.assert_allclose(network.loss(batch).item(), huber.sum(), rtol=1e-5)
+
+
+def test_centered_rmsprop_follows_graves_equation_40():
+    weight = torch.nn.Parameter(torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64))
+    optimizer = CenteredRMSProp([weight], lr=0.1, alpha=0.95, eps=0.01)
+    gradients = [np.array([0.3, -2.0, 0.01]), np.array([-0.1, 1.5, 0.2]), np.array([0.0, 0.4, -3.0])]
+    expected = weight.detach().numpy().copy()
+    n = np.zeros(3)
+    m = np.zeros(3)
+    for gradient in gradients:
+        weight.grad = torch.tensor(gradient)
+        optimizer.step()
+        n = 0.95 * n + 0.05 * gradient**2
+        m = 0.95 * m + 0.05 * gradient
+        expected -= 0.1 * gradient / np.sqrt(n - m**2 + 0.01)
+        np.testing.assert_allclose(weight.detach().numpy(), expected, atol=1e-6)
+
+
+def test_a_training_step_moves_the_weights_by_the_centered_rmsprop_step():
+    network = make_network(learning_rate=0.001)
+    batch = hand_made_batch()
+    before = [p.detach().clone() for p in network.online.parameters()]
+    network.online.zero_grad()
+    network.loss(batch).backward()
+    gradients = [p.grad.detach().clone() for p in network.online.parameters()]
+    network.train(batch)
+    for old, gradient, new in zip(before, gradients, network.online.parameters()):
+        n, m = 0.05 * gradient**2, 0.05 * gradient
+        expected = old - 0.001 * gradient / torch.sqrt(n - m**2 + 0.01)
+        torch.testing.assert_close(new.detach(), expected, atol=1e-6, rtol=0)
+
+
+def test_target_network_changes_only_when_updated():
+    network = make_network()
+    batch = hand_made_batch()
+    target_before = q_values(network.target, batch.poststates)
+    network.train(batch)
+    np.testing.assert_array_equal(q_values(network.target, batch.poststates), target_before)
+    assert not np.array_equal(q_values(network.online, batch.poststates), target_before)
+    network.update_target_network()
+    np.testing.assert_array_equal(q_values(network.target, batch.poststates), q_values(network.online, batch.poststates))
+
+
+def test_weights_start_uniform_within_one_over_root_fan_in():
+    network = NatureNetwork(4)
+    for layer in (network.convolutions[0], network.convolutions[2], network.convolutions[4], network.head[0], network.head[2]):
+        bound = 1 / np.sqrt(layer.weight[0].numel())
+        assert layer.weight.abs().max() <= bound and layer.weight.abs().max() > 0.9 * bound
+        assert layer.bias.abs().max() <= bound
+
+
+def test_nature_architecture_shapes():
+    network = NatureNetwork(6)
+    assert network(torch.zeros(2, 4, 84, 84, dtype=torch.uint8)).shape == (2, 6)
+    assert network.head[0].in_features == 64 * 7 * 7
+    assert sum(p.numel() for p in network.parameters()) == 1_687_206
+
+
+def test_asking_for_a_gpu_without_one_is_a_clear_error():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(UsageError, match="--backend cpu"):
+        resolve_device("gpu", None)
+    assert resolve_device(None, None).type == "cpu"
