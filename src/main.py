@@ -150,15 +150,16 @@ def snapshot_path(prefix: str, epoch: int) -> Path:
 
 
 def refuse_to_overwrite(csv_path: Path | None, prefix: str | None) -> None:
-    """A new run must not silently replace the results and snapshots of an earlier one."""
-    existing = [str(csv_path)] if csv_path and csv_path.exists() else []
+    """A new run must not replace the snapshots of an earlier one; a CSV that no snapshot continues may go."""
     if prefix:
-        name = re.escape(Path(prefix).name)
-        existing += sorted(str(path) for path in Path(prefix).parent.glob(f"{Path(prefix).name}_*.pkl")
-                           if re.fullmatch(rf"{name}_\d+\.pkl", path.name))[:1]
-    if existing:
-        raise UsageError(f"{' and '.join(existing)} already hold an earlier run: continue it with resume.sh, "
-                         "name this run differently (train.sh GAME LABEL), or move those files away")
+        pattern = re.compile(rf"{re.escape(Path(prefix).name)}_\d+\.pkl")
+        earlier = sorted(p for p in Path(prefix).parent.glob("*.pkl") if pattern.fullmatch(p.name))
+        if earlier:
+            raise UsageError(f"{earlier[0]} and {csv_path or 'its results'} hold an earlier run: continue it with "
+                             "./resume.sh, name this run differently (./train.sh GAME LABEL), or move them away")
+    if csv_path and csv_path.exists():
+        log.warning("replacing %s: no snapshot of its run exists to continue it", csv_path)
+        csv_path.unlink()
 
 
 def make_memory(options: argparse.Namespace, seed: np.random.SeedSequence) -> ReplayMemory:

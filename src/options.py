@@ -48,10 +48,18 @@ def boolean(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
-def build_parser() -> tuple[OptionParser, dict[str, str]]:
-    """The parser, and the group each option belongs to (to know what a snapshot may supply)."""
+METAVARS = {positive_int: "N", count: "N", probability: "P", positive_float: "X", nonnegative_float: "X",
+            float: "X", boolean: "BOOL"}
+
+
+def build_parser(suppress_defaults: bool = False) -> tuple[OptionParser, dict[str, str]]:
+    """The parser, and the group each option belongs to (to know what a snapshot may supply).
+
+    With ``suppress_defaults`` the parsed options are only those given on the command line.
+    """
     parser = OptionParser(
         prog="main.py",
+        usage="%(prog)s [game] [options]",
         description="Train, test or play a Nature DQN on an Atari game. Defaults reproduce Mnih et al. 2015. "
                     "Steps are agent steps (one action = --frame_skip emulator frames).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -63,6 +71,10 @@ def build_parser() -> tuple[OptionParser, dict[str, str]]:
         arguments = parser.add_argument_group(title)
 
         def add(*names: str, **settings: object) -> None:
+            if suppress_defaults:
+                settings["default"] = argparse.SUPPRESS
+            if names[0].startswith("--") and "choices" not in settings and settings.get("action") is None:
+                settings.setdefault("metavar", METAVARS.get(settings.get("type"), "PATH"))
             action = arguments.add_argument(*names, **settings)
             group_of[action.dest] = title
         return add
@@ -101,7 +113,7 @@ def build_parser() -> tuple[OptionParser, dict[str, str]]:
     add("--min_reward", type=float, default=-1.0, help="Rewards are clipped to at least this for learning.")
     add("--max_reward", type=float, default=1.0, help="Rewards are clipped to at most this for learning.")
     add("--backend", choices=("cpu", "gpu"), default=None, help="Run the network on the CPU or a GPU (default: a GPU when there is one).")
-    add("--device", default=None, help="A PyTorch device such as cuda:1; overrides --backend.")
+    add("--device", default=None, metavar="DEVICE", help="A PyTorch device such as cuda:1; overrides --backend.")
 
     add = group("agent")
     add("--exploration_rate_start", type=probability, default=1.0, help="Exploration rate at the beginning of decay.")
@@ -143,15 +155,9 @@ def parse_options(argv: Sequence[str] | None, snapshot_options: dict | None = No
     options = parser.parse_args(argv)
     if snapshot_options is None:
         return options
-    explicit = _explicit_options(argv, parser)
+    explicit = set(vars(build_parser(suppress_defaults=True)[0].parse_args(argv)))
     for name, value in snapshot_options.items():
         supplied = resume or group_of.get(name) in SNAPSHOT_GROUPS
         if name in group_of and supplied and name not in explicit and name not in NEVER_FROM_SNAPSHOT:
             setattr(options, name, value)
     return options
-
-
-def _explicit_options(argv: Sequence[str] | None, parser: OptionParser) -> set[str]:
-    """The options the user typed: parse again with every default suppressed."""
-    parser.set_defaults(**{name: argparse.SUPPRESS for name in vars(parser.parse_args(argv))})
-    return set(vars(parser.parse_args(argv)))

@@ -1,0 +1,194 @@
+"""End to end through the real scripts: train, test, resume, repeatability and bad input."""
+
+import csv
+import io
+import shutil
+import signal
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from conftest import ROOT, TINY_RUN, assert_clear_error, run_main, run_script
+from phase_statistics import CSV_COLUMNS, TIME_COLUMNS, read_csv_rows
+
+
+def outputs(folder, name="breakout"):
+    return ["--save_weights_prefix", str(folder / name), "--csv_file", str(folder / f"{name}.csv")]
+
+
+def test_training_writes_a_snapshot_per_epoch_and_a_row_per_phase(trained_run):
+    assert sorted(path.name for path in trained_run.glob("*.pkl")) == ["breakout_1.pkl", "breakout_2.pkl"]
+    with open(trained_run / "breakout.csv", newline="") as file:
+        reader = csv.reader(file)
+        assert tuple(next(reader)) == CSV_COLUMNS
+    rows = read_csv_rows(trained_run / "breakout.csv")
+    assert [(row["epoch"], row["phase"]) for row in rows] == [
+        ("0", "random"), ("1", "train"), ("1", "test"), ("2", "train"), ("2", "test")]
+    assert [int(row["steps"]) for row in rows] == [200, 400, 300, 400, 300]
+    assert [int(row["total_train_steps"]) for row in rows] == [0, 400, 400, 800, 800]
+    assert [int(row["weight_updates"]) for row in rows] == [0, 100, 100, 200, 200]
+    assert int(rows[-1]["replay_memory_count"]) == 1000
+    assert float(rows[1]["meancost"]) > 0 and rows[2]["meancost"] == "nan"
+    assert float(rows[3]["last_exploration_rate"]) == pytest.approx(1 - 0.9 * 799 / 1000)
+    assert int(rows[2]["nr_games"]) >= 1  # test games are capped at --max_test_frames 800
+
+
+def test_train_sh_trains_by_game_name_into_snapshots_and_results(tmp_path):
+    result = run_script("train.sh", "roms/pong.bin", *TINY_RUN, "--epochs", "1", "--test_steps", "0", *outputs(tmp_path, "pong"))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "pong_1.pkl").is_file()
+    assert len(read_csv_rows(tmp_path / "pong.csv")) == 2
+    assert "random:" in result.stderr and "epoch 1 train:" in result.stderr
+
+
+def test_train_sh_help_lists_every_option_group_with_defaults():
+    result = run_script("train.sh", "--help")
+    assert result.returncode == 0
+    for heading in ("environment:", "replay memory:", "network:", "agent:", "main loop:", "common:"):
+        assert heading in result.stdout
+    for option in ("--train_steps", "--replay_size", "--exploration_rate_end", "--backend", "--device", "--random_seed"):
+        assert option in result.stdout
+    assert "(default: 250000)" in result.stdout
+
+
+def test_test_sh_plays_a_test_phase_with_the_snapshot_and_prints_the_scores(trained_run):
+    rows_before = read_csv_rows(trained_run / "breakout.csv")
+    result = run_script("test.sh", str(trained_run / "breakout_2.pkl"), "--test_steps", "500",
+                        "--max_test_frames", "800", "--progress", "false")
+    assert result.returncode == 0, result.stderr
+    assert "loaded" in result.stderr and "breakout" in result.stderr
+    last = result.stdout.strip().splitlines()[-1]
+    assert last.startswith("tested ") and "average" in last and "min" in last and "max" in last
+    assert read_csv_rows(trained_run / "breakout.csv") == rows_before, "testing adds no row to the training CSV"
+
+
+def test_resume_continues_at_the_next_epoch_with_the_same_counters(trained_run, tmp_path):
+    for path in trained_run.iterdir():
+        shutil.copy(path, tmp_path / path.name)
+    with open(tmp_path / "breakout.csv") as file:
+        rows_before = file.read()
+    (tmp_path / "breakout_2.pkl").unlink()
+    result = run_script("resume.sh", str(tmp_path / "breakout_1.pkl"), "--epochs", "3", *outputs(tmp_path))
+    assert result.returncode == 0, result.stderr
+    rows = read_csv_rows(tmp_path / "breakout.csv")
+    assert [(row["epoch"], row["phase"]) for row in rows] == [
+        ("0", "random"), ("1", "train"), ("1", "test"), ("2", "train"), ("2", "test"), ("3", "train"), ("3", "test")]
+    assert rows_before.splitlines()[:4] == (tmp_path / "breakout.csv").read_text().splitlines()[:4]
+    # Epoch 2 again from the epoch-1 snapshot: the counters and the exploration schedule go on from there.
+    original = {row["phase"]: row for row in read_csv_rows(trained_run / "breakout.csv") if row["epoch"] == "2"}
+    resumed = {row["phase"]: row for row in rows if row["epoch"] == "2"}
+    for column in ("total_train_steps", "last_exploration_rate", "steps"):
+        assert resumed["train"][column] == original["train"][column]
+    # Updates go on from the snapshot's count; replay memory starts empty, so the first few wait for data.
+    assert 100 + 90 <= int(resumed["train"]["weight_updates"]) < int(original["train"]["weight_updates"])
+    assert int(rows[-2]["total_train_steps"]) == 1200
+    snapshot = torch.load(tmp_path / "breakout_3.pkl", weights_only=True)
+    assert snapshot["epoch"] == 3 and snapshot["counters"]["weight_updates"] == int(rows[-2]["weight_updates"])
+    assert snapshot["counters"]["total_time"] > float(rows[2]["total_time"])
+
+
+def test_the_same_seed_gives_the_same_csv_apart_from_times(tmp_path):
+    def csv_without_times(folder):
+        result = run_main("breakout", *TINY_RUN, "--epochs", "1", "--random_seed", "11", *outputs(folder))
+        assert result.returncode == 0, result.stderr
+        return [{k: v for k, v in row.items() if k not in TIME_COLUMNS} for row in read_csv_rows(folder / "breakout.csv")]
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, second = csv_without_times(tmp_path / "a"), csv_without_times(tmp_path / "b")
+    assert first == second
+    assert float(first[1]["meancost"]) > 0
+
+
+def test_a_new_run_does_not_overwrite_an_earlier_one(trained_run):
+    result = run_main("breakout", *TINY_RUN, *outputs(trained_run))
+    assert_clear_error(result, "breakout_1.pkl", "hold an earlier run", "resume.sh")
+
+
+def test_a_csv_that_no_snapshot_continues_is_replaced(tmp_path):
+    (tmp_path / "breakout.csv").write_text("left by a run stopped before its first snapshot\n")
+    result = run_main("breakout", *TINY_RUN, "--epochs", "1", "--train_steps", "0", "--test_steps", "0", *outputs(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert [row["phase"] for row in read_csv_rows(tmp_path / "breakout.csv")] == ["random"]
+
+
+def test_ctrl_c_finishes_the_step_and_says_how_to_resume(tmp_path):
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "src" / "main.py"), "breakout", *TINY_RUN, "--epochs", "1000", "--test_steps", "0",
+         *outputs(tmp_path)], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    for line in process.stderr:
+        if "saved" in line:
+            break
+    process.send_signal(signal.SIGINT)
+    rest = process.stderr.read()
+    assert process.wait(timeout=60) == 130
+    assert "Traceback" not in rest
+    last = rest.strip().splitlines()[-1]
+    assert last.startswith("stopped during epoch") and "./resume.sh " in last
+    snapshot = last.split("./resume.sh ")[1]
+    assert torch.load(snapshot, weights_only=True)["format"] == "simple_dqn snapshot"
+    rows = read_csv_rows(tmp_path / "breakout.csv")
+    assert all(len(row) == len(CSV_COLUMNS) and None not in row.values() for row in rows)
+
+
+@pytest.mark.parametrize("arguments, fragments", [
+    (["breakot"], ["unknown game", "breakout"]),
+    (["breakout", "--replay_size", "1000000000"], ["GB of memory", "GB are free", "--replay_size"]),
+    (["breakout", "--history_length", "0"], ["--history_length", "at least 1"]),
+    (["breakout", "--exploration_rate_end", "1.5"], ["--exploration_rate_end", "between 0 and 1"]),
+    (["breakout", "--train_steps", "-5"], ["--train_steps", "0 or more"]),
+    (["breakout", "--minimal_action_set", "maybe"], ["--minimal_action_set", "true or false"]),
+    (["breakout", "--min_reward", "2"], ["--min_reward"]),
+    (["breakout", "--resume"], ["--resume needs --load_weights"]),
+    ([], ["name a game"]),
+])
+def test_bad_options_get_one_clear_line_and_exit_code_2(arguments, fragments, tmp_path):
+    assert_clear_error(run_main(*arguments, *outputs(tmp_path)), *fragments)
+
+
+def test_an_unwritable_output_folder_is_named(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("a file, not a folder")
+    result = run_main("breakout", "--csv_file", str(blocker / "results" / "breakout.csv"))
+    assert_clear_error(result, "cannot write results", str(blocker / "results"))
+
+
+def test_a_corrupt_snapshot_is_refused(trained_run, tmp_path):
+    truncated = tmp_path / "truncated.pkl"
+    truncated.write_bytes((trained_run / "breakout_1.pkl").read_bytes()[:5000])
+    assert_clear_error(run_script("test.sh", str(truncated)), "corrupt, truncated or not a snapshot")
+    garbage = tmp_path / "garbage.pkl"
+    garbage.write_bytes(b"\x00not a snapshot at all" * 10)
+    assert_clear_error(run_script("test.sh", str(garbage)), "corrupt, truncated or not a snapshot")
+    other = tmp_path / "other.pkl"
+    torch.save({"weights": torch.zeros(3)}, other)
+    assert_clear_error(run_script("test.sh", str(other)), "not a simple_dqn snapshot")
+    assert_clear_error(run_script("test.sh", str(tmp_path / "missing.pkl")), "does not exist")
+
+
+def test_a_snapshot_cannot_play_another_game(trained_run):
+    assert_clear_error(run_script("test.sh", str(trained_run / "breakout_1.pkl"), "pong"),
+                       "trained on breakout, not pong")
+    assert_clear_error(run_script("test.sh", str(trained_run / "breakout_1.pkl"), "--minimal_action_set", "false"),
+                       "trained with 4 actions", "18")
+
+
+def test_a_snapshot_that_could_run_code_is_refused(tmp_path):
+    """weights_only loading: a pickle that would call a function is rejected, not executed."""
+    evil = tmp_path / "evil.pkl"
+    marker = tmp_path / "was_run"
+    buffer = io.BytesIO()
+    torch.save({"format": "simple_dqn snapshot", "payload": Exploit(str(marker))}, buffer)
+    evil.write_bytes(buffer.getvalue())
+    assert_clear_error(run_script("test.sh", str(evil)), "corrupt, truncated or not a snapshot")
+    assert not marker.exists()
+
+
+class Exploit:
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
