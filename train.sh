@@ -1,12 +1,26 @@
 #!/usr/bin/env bash
-# Train on a game: ./train.sh roms/breakout.bin [LABEL] [options]   (or: ./train.sh breakout)
+# Train on a game: ./train.sh GAME [LABEL] [options]
+#   GAME: a ROM file (roms/breakout.bin) or a game name (breakout); LABEL keeps a run's files apart.
 # Snapshots go to snapshots/<game>[_LABEL]_<epoch>.pkl, statistics to results/<game>[_LABEL].csv.
 set -euo pipefail
 source "$(dirname "$0")/src/venv.sh"
-if [[ $# -eq 0 || "$1" == -* ]]; then exec "$python" "$root/src/main.py" "$@"; fi
+usage="usage: ./train.sh GAME [LABEL] [options]   (./train.sh --help lists the options)"
+if [[ $# -eq 0 ]]; then echo "$usage" >&2; exit 2; fi
+if [[ "$1" == "-h" || "$1" == "--help" ]]; then
+  echo "$usage"
+  echo "Writes snapshots/<game>[_LABEL]_<epoch>.pkl after each epoch and a row per phase to results/<game>[_LABEL].csv."
+  echo
+  exec "$python" "$root/src/main.py" --help
+fi
+if [[ "$1" == -* ]]; then echo "error: name the game first, then options; $usage" >&2; exit 2; fi
 game="$1"; shift
 if [[ -f "$game" ]]; then game="$(realpath "$game")"; fi
 name="{game}"
-if [[ $# -gt 0 && "$1" != -* ]]; then name="{game}_$1"; shift; fi
+if [[ $# -gt 0 && "$1" != -* ]]; then
+  if [[ ! "$1" =~ ^[A-Za-z0-9_.-]+$ ]]; then
+    echo "error: label '$1' may hold only letters, digits, '_', '-' and '.'" >&2; exit 2
+  fi
+  name="{game}_$1"; shift
+fi
 cd "$root"
 exec "$python" src/main.py "$game" --save_weights_prefix "snapshots/$name" --csv_file "results/$name.csv" "$@"

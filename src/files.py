@@ -1,6 +1,7 @@
 """Writing files so that a crash or Ctrl-C leaves the old version or the new one, never half of one."""
 
 import os
+import secrets
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -12,7 +13,9 @@ from errors import UsageError
 def write_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
     """Let ``write`` fill a temporary file beside ``path``, flush it to disk, then rename it over ``path``."""
     path = Path(path)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    # os.open with 0o666 lets the umask decide the mode, as for any new file (mkstemp would force 0600).
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(descriptor, "wb") as file:
             write(file)
@@ -20,7 +23,7 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
             os.fsync(file.fileno())
         os.replace(temporary, path)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
 
 

@@ -1,6 +1,7 @@
 """Train, test or play a Nature DQN on an Atari game: ``python src/main.py --help``."""
 
 import argparse
+import csv
 import logging
 import re
 import secrets
@@ -20,7 +21,7 @@ from files import ensure_writable_folder
 from options import parse_options
 from replay_memory import ReplayMemory, bytes_per_transition, check_fits_in_memory
 from snapshot import check_compatible, load_snapshot, save_snapshot
-from phase_statistics import Statistics, keep_rows_up_to_epoch
+from phase_statistics import Statistics, keep_rows_up_to_epoch, read_csv_rows
 
 log = logging.getLogger("simple_dqn")
 
@@ -34,6 +35,59 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run(argv: Sequence[str] | None) -> int:
+    options, snapshot = read_options(argv)
+    logging.basicConfig(format="%(asctime)s %(message)s", level=options.log_level)
+    seed = options.random_seed if options.random_seed is not None else secrets.randbits(31)
+    agent_seed, memory_seed, torch_seed, emulator_seed = np.random.SeedSequence(seed).spawn(4)
+    torch.manual_seed(int(torch_seed.generate_state(1)[0]))
+
+    environment = make_environment(options, int(emulator_seed.generate_state(1)[0] >> 1))
+    if snapshot is not None:
+        check_compatible(snapshot, options.load_weights, environment.game, environment.action_names(), vars(options))
+    csv_path, prefix = output_paths(options, environment.game)
+    training = not options.play_games and (options.random_steps > 0 or options.train_steps > 0)
+    start_epoch = snapshot["epoch"] if options.resume else 0
+    if options.resume:
+        refuse_to_overwrite_later_snapshots(prefix, start_epoch, options.load_weights)
+        check_results_file(csv_path)
+    elif training:
+        refuse_to_overwrite(prefix, csv_path)
+    device = resolve_device(options.backend, options.device)
+    network = make_network(options, environment.num_actions(), device)
+    memory = make_memory(options, memory_seed) if training else None
+    statistics = Statistics(csv_path, snapshot["counters"]["total_time"] if options.resume else 0.0, options.progress)
+    agent = make_agent(options, environment, network, memory, statistics, agent_seed)
+    if snapshot is not None:
+        restore(snapshot, network, agent, memory, resume=options.resume)
+        log.info("loaded %s (epoch %d)%s", options.load_weights, snapshot["epoch"], ", resuming" if options.resume else "")
+    log.info("%s with %d actions (%s) on %s, random seed %d", environment.game, environment.num_actions(),
+             ", ".join(environment.action_names()), device, seed)
+
+    # Every check has passed: only now change files an earlier run left.
+    if options.resume:
+        trim_results(csv_path, start_epoch)
+    elif training and csv_path and csv_path.exists():
+        log.warning("replacing %s: no snapshot of its run exists to continue it", csv_path)
+        csv_path.unlink()
+
+    signal.signal(signal.SIGINT, lambda *_: request_stop(agent))
+    signal.signal(signal.SIGTERM, lambda *_: request_stop(agent))
+    runner = PhaseRunner(options, environment, network, memory, agent, statistics, prefix, seed)
+    if options.play_games:
+        runner.play()
+    elif training:
+        runner.train_and_test(start_epoch)
+    else:
+        runner.test_only(snapshot["epoch"] if snapshot else 0)
+    if agent.stop_requested:
+        print(runner.interrupted_message(), file=sys.stderr)
+        return 130
+    log.info("all done")
+    return 0
+
+
+def read_options(argv: Sequence[str] | None) -> tuple[argparse.Namespace, dict | None]:
+    """The options, completed from the snapshot that ``--load_weights`` names, and that snapshot."""
     options = parse_options(argv)
     snapshot = None
     if options.load_weights:
@@ -44,13 +98,14 @@ def run(argv: Sequence[str] | None) -> int:
     elif options.resume:
         raise UsageError("--resume needs --load_weights SNAPSHOT, the snapshot to continue from")
     check_options(options)
-    logging.basicConfig(format="%(asctime)s %(message)s", level=options.log_level)
+    if options.resume and snapshot["epoch"] >= options.epochs:
+        raise UsageError(f"snapshot {options.load_weights} is already at epoch {snapshot['epoch']} of "
+                         f"--epochs {options.epochs}: pass a larger --epochs to train longer")
+    return options, snapshot
 
-    seed = options.random_seed if options.random_seed is not None else secrets.randbits(31)
-    agent_seed, memory_seed, torch_seed, emulator_seed = np.random.SeedSequence(seed).spawn(4)
-    torch.manual_seed(int(torch_seed.generate_state(1)[0]))
 
-    environment = ALEEnvironment(
+def make_environment(options: argparse.Namespace, seed: int) -> ALEEnvironment:
+    return ALEEnvironment(
         options.game,
         frame_skip=options.frame_skip,
         frame_pool=options.frame_pool,
@@ -59,24 +114,13 @@ def run(argv: Sequence[str] | None) -> int:
         screen_shape=(options.screen_height, options.screen_width),
         terminal_on_life_loss=options.terminal_on_life_loss,
         max_test_frames=options.max_test_frames,
-        seed=int(emulator_seed.generate_state(1)[0] >> 1),
+        seed=seed,
     )
-    if snapshot is not None:
-        check_compatible(snapshot, options.load_weights, environment.game, environment.action_names())
-    training = not options.play_games and (options.random_steps > 0 or options.train_steps > 0)
-    csv_path, prefix = output_paths(options, environment.game)
-    if training and not options.resume:
-        refuse_to_overwrite(csv_path, prefix)
-    start_epoch = snapshot["epoch"] if options.resume else 0
-    if options.resume and csv_path and csv_path.exists():
-        dropped = keep_rows_up_to_epoch(csv_path, start_epoch)
-        if dropped:
-            log.warning("dropped %d rows after epoch %d from %s: they came from a run past this snapshot",
-                        dropped, start_epoch, csv_path)
 
-    device = resolve_device(options.backend, options.device)
-    network = DeepQNetwork(
-        environment.num_actions(),
+
+def make_network(options: argparse.Namespace, num_actions: int, device: torch.device) -> DeepQNetwork:
+    return DeepQNetwork(
+        num_actions,
         history_length=options.history_length,
         screen_shape=(options.screen_height, options.screen_width),
         discount_rate=options.discount_rate,
@@ -90,9 +134,11 @@ def run(argv: Sequence[str] | None) -> int:
         use_target_network=options.target_steps > 0,
         device=device,
     )
-    memory = make_memory(options, memory_seed) if training else None
-    statistics = Statistics(csv_path, snapshot["counters"]["total_time"] if options.resume else 0.0, options.progress)
-    agent = Agent(
+
+
+def make_agent(options: argparse.Namespace, environment: ALEEnvironment, network: DeepQNetwork,
+               memory: ReplayMemory | None, statistics: Statistics, seed: np.random.SeedSequence) -> Agent:
+    return Agent(
         environment, network, memory, statistics,
         history_length=options.history_length,
         screen_shape=(options.screen_height, options.screen_width),
@@ -104,26 +150,25 @@ def run(argv: Sequence[str] | None) -> int:
         train_repeat=options.train_repeat,
         target_steps=options.target_steps,
         random_starts=options.random_starts,
-        seed=agent_seed,
+        seed=seed,
     )
-    if snapshot is not None:
-        restore(snapshot, network, agent, memory, resume=options.resume)
-        log.info("loaded %s (epoch %d)%s", options.load_weights, snapshot["epoch"], ", resuming" if options.resume else "")
-    log.info("%s with %d actions (%s) on %s, random seed %d", environment.game, environment.num_actions(),
-             ", ".join(environment.action_names()), device, seed)
 
-    signal.signal(signal.SIGINT, lambda *_: request_stop(agent))
-    signal.signal(signal.SIGTERM, lambda *_: request_stop(agent))
-    runner = PhaseRunner(options, environment, network, memory, agent, statistics, prefix, seed)
-    if options.play_games:
-        runner.play()
-    else:
-        runner.train_and_test(start_epoch)
-    if agent.stop_requested:
-        print(runner.interrupted_message(), file=sys.stderr)
-        return 130
-    log.info("all done")
-    return 0
+
+def check_results_file(csv_path: Path | None) -> None:
+    """A resumed run appends to its CSV: it must be one this toolkit wrote."""
+    if csv_path and csv_path.exists():
+        try:
+            [int(row["epoch"]) for row in read_csv_rows(csv_path)]
+        except (KeyError, ValueError, TypeError, csv.Error):
+            raise UsageError(f"{csv_path} is not a results CSV of simple_dqn: move it away to start a new one") from None
+
+
+def trim_results(csv_path: Path | None, epoch: int) -> None:
+    if csv_path and csv_path.exists():
+        dropped = keep_rows_up_to_epoch(csv_path, epoch)
+        if dropped:
+            log.warning("dropped %d rows after epoch %d from %s: they came from a run past this snapshot",
+                        dropped, epoch, csv_path)
 
 
 def check_options(options: argparse.Namespace) -> None:
@@ -132,6 +177,11 @@ def check_options(options: argparse.Namespace) -> None:
         raise UsageError("name a game: a ROM file such as roms/breakout.bin or a game name such as breakout")
     if options.min_reward > options.max_reward:
         raise UsageError(f"--min_reward {options.min_reward} is larger than --max_reward {options.max_reward}")
+    if (options.random_steps or options.train_steps) and options.replay_size <= options.batch_size + options.history_length:
+        raise UsageError(f"--replay_size {options.replay_size} must exceed --batch_size plus --history_length "
+                         f"({options.batch_size + options.history_length}), or learning never starts")
+    if not (options.play_games or options.random_steps or options.train_steps or options.test_steps):
+        raise UsageError("nothing to do: --random_steps, --train_steps, --test_steps and --play_games are all 0")
 
 
 def output_paths(options: argparse.Namespace, game: str) -> tuple[Path | None, str | None]:
@@ -149,17 +199,29 @@ def snapshot_path(prefix: str, epoch: int) -> Path:
     return Path(f"{prefix}_{epoch}.pkl")
 
 
-def refuse_to_overwrite(csv_path: Path | None, prefix: str | None) -> None:
-    """A new run must not replace the snapshots of an earlier one; a CSV that no snapshot continues may go."""
-    if prefix:
-        pattern = re.compile(rf"{re.escape(Path(prefix).name)}_\d+\.pkl")
-        earlier = sorted(p for p in Path(prefix).parent.glob("*.pkl") if pattern.fullmatch(p.name))
-        if earlier:
-            raise UsageError(f"{earlier[0]} and {csv_path or 'its results'} hold an earlier run: continue it with "
-                             "./resume.sh, name this run differently (./train.sh GAME LABEL), or move them away")
-    if csv_path and csv_path.exists():
-        log.warning("replacing %s: no snapshot of its run exists to continue it", csv_path)
-        csv_path.unlink()
+def numbered_snapshots(prefix: str) -> dict[int, Path]:
+    """The snapshots ``PREFIX_<epoch>.pkl`` that exist, by epoch."""
+    pattern = re.compile(rf"{re.escape(Path(prefix).name)}_(\d+)\.pkl")
+    matches = (pattern.fullmatch(path.name) for path in Path(prefix).parent.glob("*.pkl"))
+    return {int(match[1]): Path(prefix).parent / match[0] for match in matches if match}
+
+
+def refuse_to_overwrite(prefix: str | None, csv_path: Path | None) -> None:
+    """A new run must not replace the snapshots of an earlier one (a CSV that no snapshot continues may go)."""
+    earlier = numbered_snapshots(prefix) if prefix else {}
+    if earlier:
+        newest = earlier[max(earlier)]
+        raise UsageError(f"{newest} and {csv_path or 'its results'} hold an earlier run: continue it with "
+                         f"./resume.sh {newest}, name this run differently (./train.sh GAME LABEL), or move them away")
+
+
+def refuse_to_overwrite_later_snapshots(prefix: str | None, epoch: int, resumed: str) -> None:
+    """Resuming from an older snapshot would replace the newer ones as it goes: say so instead."""
+    later = {e: path for e, path in (numbered_snapshots(prefix) if prefix else {}).items() if e > epoch}
+    if later:
+        newest = later[max(later)]
+        raise UsageError(f"{newest} is newer than {resumed} and resuming would overwrite it: resume from "
+                         f"./resume.sh {newest}, or move the snapshots after epoch {epoch} away to start over from it")
 
 
 def make_memory(options: argparse.Namespace, seed: np.random.SeedSequence) -> ReplayMemory:
@@ -222,9 +284,13 @@ class PhaseRunner:
                 if self.prefix and not self.agent.stop_requested:
                     self._save(epoch)
             if options.test_steps and not self.agent.stop_requested:
-                row = self._phase(epoch, "test", options.test_steps, self.agent.test)
-                if not options.train_steps and not self.agent.stop_requested:
-                    print(test_result_line(row))
+                self._phase(epoch, "test", options.test_steps, self.agent.test)
+
+    def test_only(self, epoch: int) -> None:
+        """One test phase, labelled with the epoch of the snapshot it tests; prints the scores."""
+        row = self._phase(epoch, "test", self.options.test_steps, self.agent.test)
+        if row is not None:
+            print(test_result_line(row))
 
     def play(self) -> None:
         self._phase(0, "play", None, lambda _: self.agent.play(self.options.play_games))

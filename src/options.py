@@ -1,6 +1,7 @@
 """Command-line options, grouped as the original simple_dqn grouped them, with the original's names."""
 
 import argparse
+import math
 from collections.abc import Callable, Sequence
 
 from deepqnetwork import OPTIMIZERS
@@ -16,7 +17,7 @@ class OptionParser(argparse.ArgumentParser):
     """Reports a bad option in one line (no usage dump) and exits with 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+        self.exit(2, f"error: {message} (see --help)\n")
 
 
 def _number(kind: type, low: float | None = None, high: float | None = None, what: str = "") -> Callable[[str], float]:
@@ -25,6 +26,8 @@ def _number(kind: type, low: float | None = None, high: float | None = None, wha
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}")
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected a finite number, got {text}")
         if (low is not None and value < low) or (high is not None and value > high):
             raise argparse.ArgumentTypeError(f"must be {what}, got {text}")
         return value
@@ -32,6 +35,9 @@ def _number(kind: type, low: float | None = None, high: float | None = None, wha
 
 
 positive_int = _number(int, 1, what="at least 1")
+screen_height = _number(int, 36, 210, what="between 36 (the smallest the network takes) and 210 (the Atari screen)")
+screen_width = _number(int, 36, 160, what="between 36 (the smallest the network takes) and 160 (the Atari screen)")
+finite_float = _number(float, what="finite")
 count = _number(int, 0, what="0 or more")
 probability = _number(float, 0.0, 1.0, what="between 0 and 1")
 positive_float = _number(float, 1e-12, what="greater than 0")
@@ -48,8 +54,8 @@ def boolean(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
-METAVARS = {positive_int: "N", count: "N", probability: "P", positive_float: "X", nonnegative_float: "X",
-            float: "X", boolean: "BOOL"}
+METAVARS = {positive_int: "N", count: "N", screen_height: "N", screen_width: "N", probability: "P",
+            positive_float: "X", nonnegative_float: "X", finite_float: "X", boolean: "BOOL"}
 
 
 def build_parser(suppress_defaults: bool = False) -> tuple[OptionParser, dict[str, str]]:
@@ -88,8 +94,8 @@ def build_parser(suppress_defaults: bool = False) -> tuple[OptionParser, dict[st
     add("--repeat_action_probability", type=probability, default=0.0,
         help="Sticky actions: probability that the emulator repeats the previous action on a frame (Machado et al. use 0.25).")
     add("--minimal_action_set", type=boolean, default=True, help="Use the game's minimal action set, not all 18 actions.")
-    add("--screen_width", type=positive_int, default=84, help="Screen width after resize.")
-    add("--screen_height", type=positive_int, default=84, help="Screen height after resize.")
+    add("--screen_width", type=screen_width, default=84, help="Screen width after resize.")
+    add("--screen_height", type=screen_height, default=84, help="Screen height after resize.")
     add("--terminal_on_life_loss", type=boolean, default=True,
         help="End the episode for learning when a life is lost (training only; the game goes on).")
     add("--max_test_frames", type=count, default=18_000,
@@ -110,9 +116,9 @@ def build_parser(suppress_defaults: bool = False) -> tuple[OptionParser, dict[st
         help="Added inside centered RMSProp's square root.")
     add("--clip_error", type=nonnegative_float, default=1.0,
         help="Clip the TD error to [-x, x] (Huber loss); 0 for the plain squared error.")
-    add("--min_reward", type=float, default=-1.0, help="Rewards are clipped to at least this for learning.")
-    add("--max_reward", type=float, default=1.0, help="Rewards are clipped to at most this for learning.")
-    add("--backend", choices=("cpu", "gpu"), default=None, help="Run the network on the CPU or a GPU (default: a GPU when there is one).")
+    add("--min_reward", type=finite_float, default=-1.0, help="Rewards are clipped to at least this for learning.")
+    add("--max_reward", type=finite_float, default=1.0, help="Rewards are clipped to at most this for learning.")
+    add("--backend", choices=("cpu", "gpu"), default=None, help="Run the network on the CPU or a GPU; when absent, a GPU if PyTorch sees one.")
     add("--device", default=None, metavar="DEVICE", help="A PyTorch device such as cuda:1; overrides --backend.")
 
     add = group("agent")

@@ -1,5 +1,7 @@
 """Snapshots: everything needed to test, play or resume a run, in a file that cannot run code."""
 
+import hashlib
+import warnings
 from pathlib import Path
 
 import torch
@@ -9,33 +11,68 @@ from files import write_atomically
 
 FORMAT = "simple_dqn snapshot"
 VERSION = 1
+# Options that decide the network's shape: a snapshot only fits a network built with its own.
+SHAPE_OPTIONS = ("history_length", "screen_height", "screen_width")
 
 
 def save_snapshot(path: Path, contents: dict) -> None:
-    """``contents``: game, actions, options, epoch, network, counters, rng (see ``main.snapshot_contents``)."""
+    """``contents``: game, actions, options, epoch, network, counters, rng (see ``main.PhaseRunner._save``)."""
     stamped = {"format": FORMAT, "version": VERSION, **contents}
+    stamped["checksum"] = checksum(stamped)
     write_atomically(Path(path), lambda file: torch.save(stamped, file))
 
 
 def load_snapshot(path: str | Path) -> dict:
     """The snapshot's contents, or a UsageError saying why the file is not a usable snapshot."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise UsageError(f"snapshot {path} does not exist")
+    if not path.is_file():
+        raise UsageError(f"snapshot {path} is not a file")
     try:
-        contents = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            contents = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # a damaged file fails in many ways inside torch.load; each means the same here
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise UsageError(f"snapshot {path} is corrupt, truncated or not a snapshot ({reason[:200]})") from None
+        if "Unsupported global" in str(error):
+            raise UsageError(f"{path} is not a simple_dqn snapshot: it holds Python objects, not just weights "
+                             "and plain data, and is not loaded because it could run code") from None
+        raise UsageError(f"snapshot {path} is corrupt, truncated or not a snapshot file") from None
     if not isinstance(contents, dict) or contents.get("format") != FORMAT:
         raise UsageError(f"{path} is not a simple_dqn snapshot")
     if contents.get("version") != VERSION:
         raise UsageError(f"snapshot {path} has format version {contents.get('version')}; this version reads {VERSION}")
+    stored = contents.pop("checksum", None)
+    if stored != checksum(contents):
+        raise UsageError(f"snapshot {path} is corrupt: its contents do not match the checksum saved with them")
     return contents
 
 
-def check_compatible(snapshot: dict, path: str | Path, game: str, action_names: list[str]) -> None:
-    """A snapshot only drives the game and the action set it was trained on."""
+def checksum(contents: dict) -> str:
+    """SHA-256 over every value, tensors by their bytes: catches damage that still unpickles."""
+    digest = hashlib.sha256()
+    _update(digest, contents)
+    return digest.hexdigest()
+
+
+def _update(digest, value: object) -> None:  # digest: a hashlib hash object
+    if isinstance(value, torch.Tensor):
+        digest.update(f"{value.dtype}{tuple(value.shape)}".encode())
+        digest.update(value.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    elif isinstance(value, dict):
+        for key in sorted(value, key=repr):
+            digest.update(repr(key).encode())
+            _update(digest, value[key])
+    elif isinstance(value, (list, tuple)):
+        digest.update(f"[{len(value)}".encode())
+        for item in value:
+            _update(digest, item)
+    else:
+        digest.update(repr(value).encode())
+
+
+def check_compatible(snapshot: dict, path: str | Path, game: str, action_names: list[str], options: dict) -> None:
+    """A snapshot only drives the game, the action set and the network shape it was trained with."""
     if snapshot["game"] != game:
         raise UsageError(f"snapshot {path} was trained on {snapshot['game']}, not {game}")
     if snapshot["actions"] != action_names:
@@ -43,3 +80,7 @@ def check_compatible(snapshot: dict, path: str | Path, game: str, action_names: 
             f"snapshot {path} was trained with {len(snapshot['actions'])} actions ({', '.join(snapshot['actions'])}), "
             f"but this environment has {len(action_names)} ({', '.join(action_names)})"
         )
+    for name in SHAPE_OPTIONS:
+        if options[name] != snapshot["options"][name]:
+            raise UsageError(f"snapshot {path} was trained with --{name} {snapshot['options'][name]}, "
+                             f"not {options[name]}: the network's shape depends on it")

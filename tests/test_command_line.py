@@ -61,6 +61,7 @@ def test_test_sh_plays_a_test_phase_with_the_snapshot_and_prints_the_scores(trai
     assert "loaded" in result.stderr and "breakout" in result.stderr
     last = result.stdout.strip().splitlines()[-1]
     assert last.startswith("tested ") and "average" in last and "min" in last and "max" in last
+    assert "epoch 2 test:" in result.stderr, "the test phase is labelled with the snapshot's epoch"
     assert read_csv_rows(trained_run / "breakout.csv") == rows_before, "testing adds no row to the training CSV"
 
 
@@ -104,7 +105,7 @@ def test_the_same_seed_gives_the_same_csv_apart_from_times(tmp_path):
 
 def test_a_new_run_does_not_overwrite_an_earlier_one(trained_run):
     result = run_main("breakout", *TINY_RUN, *outputs(trained_run))
-    assert_clear_error(result, "breakout_1.pkl", "hold an earlier run", "resume.sh")
+    assert_clear_error(result, "breakout_2.pkl", "hold an earlier run", "./resume.sh")
 
 
 def test_a_csv_that_no_snapshot_continues_is_replaced(tmp_path):
@@ -141,6 +142,11 @@ def test_ctrl_c_finishes_the_step_and_says_how_to_resume(tmp_path):
     (["breakout", "--train_steps", "-5"], ["--train_steps", "0 or more"]),
     (["breakout", "--minimal_action_set", "maybe"], ["--minimal_action_set", "true or false"]),
     (["breakout", "--min_reward", "2"], ["--min_reward"]),
+    (["breakout", "--learning_rate", "nan"], ["--learning_rate", "finite"]),
+    (["breakout", "--discount_rate", "inf"], ["--discount_rate", "finite"]),
+    (["breakout", "--screen_width", "10"], ["--screen_width", "between 36"]),
+    (["breakout", "--replay_size", "20"], ["--replay_size 20 must exceed"]),
+    (["breakout", "--random_steps", "0", "--train_steps", "0", "--test_steps", "0"], ["nothing to do"]),
     (["breakout", "--resume"], ["--resume needs --load_weights"]),
     ([], ["name a game"]),
 ])
@@ -158,14 +164,42 @@ def test_an_unwritable_output_folder_is_named(tmp_path):
 def test_a_corrupt_snapshot_is_refused(trained_run, tmp_path):
     truncated = tmp_path / "truncated.pkl"
     truncated.write_bytes((trained_run / "breakout_1.pkl").read_bytes()[:5000])
-    assert_clear_error(run_script("test.sh", str(truncated)), "corrupt, truncated or not a snapshot")
+    assert_clear_error(run_script("test.sh", str(truncated)), "corrupt, truncated or not a snapshot file")
     garbage = tmp_path / "garbage.pkl"
     garbage.write_bytes(b"\x00not a snapshot at all" * 10)
-    assert_clear_error(run_script("test.sh", str(garbage)), "corrupt, truncated or not a snapshot")
+    assert_clear_error(run_script("test.sh", str(garbage)), "corrupt, truncated or not a snapshot file")
     other = tmp_path / "other.pkl"
     torch.save({"weights": torch.zeros(3)}, other)
     assert_clear_error(run_script("test.sh", str(other)), "not a simple_dqn snapshot")
     assert_clear_error(run_script("test.sh", str(tmp_path / "missing.pkl")), "does not exist")
+    assert_clear_error(run_script("test.sh", str(tmp_path)), "is not a file")
+
+
+def test_damaged_weights_that_still_load_are_caught_by_the_checksum(trained_run, tmp_path):
+    contents = torch.load(trained_run / "breakout_1.pkl", weights_only=True)
+    contents["network"]["online"]["head.2.bias"][0] += 1e-3
+    torch.save(contents, tmp_path / "damaged.pkl")
+    assert_clear_error(run_script("test.sh", str(tmp_path / "damaged.pkl")), "corrupt", "checksum")
+
+
+def test_a_snapshot_cannot_drive_a_network_of_another_shape(trained_run):
+    assert_clear_error(run_script("test.sh", str(trained_run / "breakout_1.pkl"), "--history_length", "2"),
+                       "trained with --history_length 4, not 2")
+
+
+def test_resuming_an_older_snapshot_does_not_overwrite_newer_ones(trained_run):
+    assert_clear_error(run_script("resume.sh", str(trained_run / "breakout_1.pkl"), "--epochs", "3"),
+                       "breakout_2.pkl is newer", "./resume.sh")
+
+
+def test_resuming_a_finished_run_asks_for_more_epochs(trained_run):
+    assert_clear_error(run_script("resume.sh", str(trained_run / "breakout_2.pkl")),
+                       "already at epoch 2 of --epochs 2", "larger --epochs")
+
+
+def test_train_sh_wants_the_game_before_the_options():
+    assert_clear_error(run_script("train.sh", "--epochs", "1", "breakout"), "name the game first")
+    assert_clear_error(run_script("train.sh", "breakout", "a/b"), "label 'a/b'")
 
 
 def test_a_snapshot_cannot_play_another_game(trained_run):
@@ -182,7 +216,7 @@ def test_a_snapshot_that_could_run_code_is_refused(tmp_path):
     buffer = io.BytesIO()
     torch.save({"format": "simple_dqn snapshot", "payload": Exploit(str(marker))}, buffer)
     evil.write_bytes(buffer.getvalue())
-    assert_clear_error(run_script("test.sh", str(evil)), "corrupt, truncated or not a snapshot")
+    assert_clear_error(run_script("test.sh", str(evil)), "not a simple_dqn snapshot", "could run code")
     assert not marker.exists()
 
 
