@@ -315,7 +315,7 @@ class PhaseRunner:
             if self.memory is None or self.memory.count < 2:
                 return float("nan")
             indices = self.memory.sample_indices(self.options.validation_size)
-            self.validation_states = np.stack([self.memory.get_state(i) for i in indices])
+            self.validation_states = self.memory.transitions(indices).prestates
         q_values = np.concatenate([self.network.predict(chunk) for chunk in np.array_split(
             self.validation_states, max(1, len(self.validation_states) // 256))])
         return float(q_values.max(axis=1).mean())

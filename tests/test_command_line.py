@@ -192,6 +192,14 @@ def test_resuming_an_older_snapshot_does_not_overwrite_newer_ones(trained_run):
                        "breakout_2.pkl is newer", "./resume.sh")
 
 
+def test_resume_refuses_a_results_file_it_did_not_write(trained_run, tmp_path):
+    foreign = tmp_path / "foreign.csv"
+    foreign.write_text("name,score\nalice,3\n")
+    assert_clear_error(run_script("resume.sh", str(trained_run / "breakout_2.pkl"), "--epochs", "3",
+                                  "--csv_file", str(foreign)), "not a results CSV")
+    assert foreign.read_text() == "name,score\nalice,3\n"
+
+
 def test_resuming_a_finished_run_asks_for_more_epochs(trained_run):
     assert_clear_error(run_script("resume.sh", str(trained_run / "breakout_2.pkl")),
                        "already at epoch 2 of --epochs 2", "larger --epochs")
