@@ -44,7 +44,11 @@ class NatureNetwork(nn.Module):
 
 
 def fan_in_uniform_(layer: nn.Conv2d | nn.Linear) -> None:
-    """Torch7's default initialisation, which the Nature DQN used: U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
+    """Torch7's default initialisation, which the Nature DQN used: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+
+    PyTorch's default happens to equal it today; spelling it out keeps the paper's
+    initialisation even if that default changes.
+    """
     bound = 1.0 / math.sqrt(layer.weight[0].numel())
     nn.init.uniform_(layer.weight, -bound, bound)
     nn.init.uniform_(layer.bias, -bound, bound)
@@ -81,9 +85,10 @@ class CenteredRMSProp(torch.optim.Optimizer):
 
 def make_optimizer(name: str, params: Iterable[torch.Tensor], learning_rate: float, decay_rate: float,
                    min_squared_gradient: float) -> torch.optim.Optimizer:
+    """The optimizer ``--optimizer`` names; ``decay_rate`` and ``min_squared_gradient`` serve the RMSProps only."""
     if name == "centered_rmsprop":
         return CenteredRMSProp(params, lr=learning_rate, alpha=decay_rate, eps=min_squared_gradient)
-    if name == "rmsprop":  # the original simple_dqn's: Neon's plain RMSProp
+    if name == "rmsprop":  # close to the original simple_dqn's Neon RMSProp: not centered, eps outside the root
         return torch.optim.RMSprop(params, lr=learning_rate, alpha=decay_rate, eps=1e-6)
     if name == "adam":
         return torch.optim.Adam(params, lr=learning_rate)
@@ -141,9 +146,11 @@ class DeepQNetwork:
         self.clip_error = clip_error
         self.min_reward, self.max_reward = min_reward, max_reward
         self.online = NatureNetwork(num_actions, history_length, screen_shape).to(device)
-        self.target = NatureNetwork(num_actions, history_length, screen_shape).to(device) if use_target_network else self.online
-        self.target.requires_grad_(False)
-        self.update_target_network()
+        if use_target_network:
+            self.target = NatureNetwork(num_actions, history_length, screen_shape).to(device).requires_grad_(False)
+            self.update_target_network()
+        else:
+            self.target = self.online
         self.optimizer = make_optimizer(optimizer, self.online.parameters(), learning_rate, decay_rate, min_squared_gradient)
 
     def update_target_network(self) -> None:
@@ -196,11 +203,19 @@ class DeepQNetwork:
         }
 
     def load_state_dict(self, state: dict, with_training_state: bool) -> None:
-        """Weights always; the target network and optimizer state only to resume training."""
+        """Weights always; the target network and optimizer state only to resume training.
+
+        The optimizer's running averages come back, but its settings (learning rate and
+        the like) stay those this network was built with, so options given to a resumed
+        run take effect.
+        """
         self.online.load_state_dict(state["online"])
-        if with_training_state:
-            if self.target is not self.online:
-                self.target.load_state_dict(state["target"])
-            self.optimizer.load_state_dict(state["optimizer"])
-        else:
+        if not with_training_state:
             self.update_target_network()
+            return
+        if self.target is not self.online:
+            self.target.load_state_dict(state["target"])
+        settings = [{key: value for key, value in group.items() if key != "params"} for group in self.optimizer.param_groups]
+        self.optimizer.load_state_dict(state["optimizer"])
+        for group, setting in zip(self.optimizer.param_groups, settings):
+            group.update(setting)

@@ -124,6 +124,8 @@ class ALEEnvironment:
         """Repeat the action for ``frame_skip`` frames; the summed, unclipped reward."""
         ale_action = self.action_set[action]
         lives = self.ale.lives()
+        if self.frame_skip == 1:  # the frame before this step's only one is the last of the previous step
+            self._frames[1] = self._frames[0]
         reward = 0
         for frame in range(self.frame_skip):
             reward += self.ale.act(ale_action)

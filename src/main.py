@@ -20,10 +20,10 @@ from errors import UsageError
 from files import ensure_writable_folder
 from options import parse_options
 from replay_memory import ReplayMemory, bytes_per_transition, check_fits_in_memory
-from snapshot import check_compatible, load_snapshot, save_snapshot
+from snapshot import check_compatible, load_snapshot, pack_screens, save_snapshot, unpack_screens
 from phase_statistics import Statistics, keep_rows_up_to_epoch, read_csv_rows
 
-log = logging.getLogger("simple_dqn")
+log = logging.getLogger(__name__)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -37,7 +37,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run(argv: Sequence[str] | None) -> int:
     options, snapshot = read_options(argv)
     logging.basicConfig(format="%(asctime)s %(message)s", level=options.log_level)
-    seed = options.random_seed if options.random_seed is not None else secrets.randbits(31)
+    if options.random_seed is None:  # drawn here and kept in the snapshots, so any run can be repeated
+        options.random_seed = secrets.randbits(31)
+    seed = options.random_seed
     agent_seed, memory_seed, torch_seed, emulator_seed = np.random.SeedSequence(seed).spawn(4)
     torch.manual_seed(int(torch_seed.generate_state(1)[0]))
 
@@ -49,16 +51,20 @@ def run(argv: Sequence[str] | None) -> int:
     start_epoch = snapshot["epoch"] if options.resume else 0
     if options.resume:
         refuse_to_overwrite_later_snapshots(prefix, start_epoch, options.load_weights)
-        check_results_file(csv_path)
     elif training:
         refuse_to_overwrite(prefix, csv_path)
+    if training:
+        check_results_file(csv_path)
     device = resolve_device(options.backend, options.device)
     network = make_network(options, environment.num_actions(), device)
     memory = make_memory(options, memory_seed) if training else None
     statistics = Statistics(csv_path, snapshot["counters"]["total_time"] if options.resume else 0.0, options.progress)
     agent = make_agent(options, environment, network, memory, statistics, agent_seed)
+    runner = PhaseRunner(options, environment, network, memory, agent, statistics, prefix)
     if snapshot is not None:
         restore(snapshot, network, agent, memory, resume=options.resume)
+        if options.resume and snapshot["validation_states"] is not None:
+            runner.validation_states = unpack_screens(snapshot["validation_states"])
         log.info("loaded %s (epoch %d)%s", options.load_weights, snapshot["epoch"], ", resuming" if options.resume else "")
     log.info("%s with %d actions (%s) on %s, random seed %d", environment.game, environment.num_actions(),
              ", ".join(environment.action_names()), device, seed)
@@ -72,7 +78,6 @@ def run(argv: Sequence[str] | None) -> int:
 
     signal.signal(signal.SIGINT, lambda *_: request_stop(agent))
     signal.signal(signal.SIGTERM, lambda *_: request_stop(agent))
-    runner = PhaseRunner(options, environment, network, memory, agent, statistics, prefix, seed)
     if options.play_games:
         runner.play()
     elif training:
@@ -93,8 +98,12 @@ def read_options(argv: Sequence[str] | None) -> tuple[argparse.Namespace, dict |
     if options.load_weights:
         snapshot = load_snapshot(options.load_weights)
         options = parse_options(argv, snapshot["options"], resume=options.resume)
-        if options.game is None:
-            options.game = snapshot["game"]
+        if options.game is None:  # the ROM file it was trained with, while it is there; else its game's name
+            trained_with = snapshot["options"]["game"]
+            options.game = trained_with if trained_with and Path(trained_with).is_file() else snapshot["game"]
+        if options.resume and options.optimizer != snapshot["options"]["optimizer"]:
+            raise UsageError(f"snapshot {options.load_weights} was trained with --optimizer "
+                             f"{snapshot['options']['optimizer']}; a resumed run keeps it")
     elif options.resume:
         raise UsageError("--resume needs --load_weights SNAPSHOT, the snapshot to continue from")
     check_options(options)
@@ -104,6 +113,10 @@ def read_options(argv: Sequence[str] | None) -> tuple[argparse.Namespace, dict |
     return options, snapshot
 
 
+def screen_shape(options: argparse.Namespace) -> tuple[int, int]:
+    return options.screen_height, options.screen_width
+
+
 def make_environment(options: argparse.Namespace, seed: int) -> ALEEnvironment:
     return ALEEnvironment(
         options.game,
@@ -111,7 +124,7 @@ def make_environment(options: argparse.Namespace, seed: int) -> ALEEnvironment:
         frame_pool=options.frame_pool,
         repeat_action_probability=options.repeat_action_probability,
         minimal_action_set=options.minimal_action_set,
-        screen_shape=(options.screen_height, options.screen_width),
+        screen_shape=screen_shape(options),
         terminal_on_life_loss=options.terminal_on_life_loss,
         max_test_frames=options.max_test_frames,
         seed=seed,
@@ -122,7 +135,7 @@ def make_network(options: argparse.Namespace, num_actions: int, device: torch.de
     return DeepQNetwork(
         num_actions,
         history_length=options.history_length,
-        screen_shape=(options.screen_height, options.screen_width),
+        screen_shape=screen_shape(options),
         discount_rate=options.discount_rate,
         learning_rate=options.learning_rate,
         optimizer=options.optimizer,
@@ -141,7 +154,7 @@ def make_agent(options: argparse.Namespace, environment: ALEEnvironment, network
     return Agent(
         environment, network, memory, statistics,
         history_length=options.history_length,
-        screen_shape=(options.screen_height, options.screen_width),
+        screen_shape=screen_shape(options),
         exploration_rate_start=options.exploration_rate_start,
         exploration_rate_end=options.exploration_rate_end,
         exploration_decay_steps=options.exploration_decay_steps,
@@ -155,12 +168,13 @@ def make_agent(options: argparse.Namespace, environment: ALEEnvironment, network
 
 
 def check_results_file(csv_path: Path | None) -> None:
-    """A resumed run appends to its CSV: it must be one this toolkit wrote."""
+    """A resumed run appends to its CSV, a new one replaces it: either way it must be one of ours."""
     if csv_path and csv_path.exists():
         try:
             [int(row["epoch"]) for row in read_csv_rows(csv_path)]
         except (KeyError, ValueError, TypeError, csv.Error):
-            raise UsageError(f"{csv_path} is not a results CSV of simple_dqn: move it away to start a new one") from None
+            raise UsageError(f"{csv_path} is not a results CSV of simple_dqn: move it away, or write elsewhere "
+                             "with --csv_file") from None
 
 
 def trim_results(csv_path: Path | None, epoch: int) -> None:
@@ -225,11 +239,11 @@ def refuse_to_overwrite_later_snapshots(prefix: str | None, epoch: int, resumed:
 
 
 def make_memory(options: argparse.Namespace, seed: np.random.SeedSequence) -> ReplayMemory:
-    screen_shape = (options.screen_height, options.screen_width)
-    check_fits_in_memory(options.replay_size, screen_shape)
-    memory = ReplayMemory(options.replay_size, screen_shape, options.history_length, options.batch_size, seed)
+    shape = screen_shape(options)
+    check_fits_in_memory(options.replay_size, shape)
+    memory = ReplayMemory(options.replay_size, shape, options.history_length, options.batch_size, seed)
     log.info("replay memory: %d transitions of %d bytes each, %.2f GB when full", options.replay_size,
-             bytes_per_transition(screen_shape), memory.nbytes / 1e9)
+             bytes_per_transition(shape), memory.nbytes / 1e9)
     return memory
 
 
@@ -259,8 +273,7 @@ class PhaseRunner:
     """Runs the phases in order and writes what each one produces: CSV rows and snapshots."""
 
     def __init__(self, options: argparse.Namespace, environment: ALEEnvironment, network: DeepQNetwork,
-                 memory: ReplayMemory | None, agent: Agent, statistics: Statistics, prefix: str | None,
-                 seed: int) -> None:
+                 memory: ReplayMemory | None, agent: Agent, statistics: Statistics, prefix: str | None) -> None:
         self.options = options
         self.environment = environment
         self.network = network
@@ -268,7 +281,6 @@ class PhaseRunner:
         self.agent = agent
         self.statistics = statistics
         self.prefix = prefix
-        self.seed = seed
         self.validation_states: np.ndarray | None = None
         self.epoch = 0
         self.phase = ""
@@ -306,15 +318,16 @@ class PhaseRunner:
             total_train_steps=self.agent.total_train_steps,
             replay_memory_count=self.memory.count if self.memory else 0,
             weight_updates=self.agent.weight_updates,
-            meanq=self._meanq(),
+            meanq=self._meanq,
         )
 
     def _meanq(self) -> float:
-        """The average max Q-value over validation states drawn once from replay memory."""
+        """The average max Q-value over distinct validation states, drawn once from replay memory."""
         if self.validation_states is None:
-            if self.memory is None or self.memory.count < 2:
+            valid = self.memory.valid_indices() if self.memory is not None else []
+            if len(valid) == 0:
                 return float("nan")
-            indices = self.memory.sample_indices(self.options.validation_size)
+            indices = self.memory.rng.choice(valid, size=min(self.options.validation_size, len(valid)), replace=False)
             self.validation_states = self.memory.transitions(indices).prestates
         q_values = np.concatenate([self.network.predict(chunk) for chunk in np.array_split(
             self.validation_states, max(1, len(self.validation_states) // 256))])
@@ -333,13 +346,13 @@ class PhaseRunner:
                 "total_train_steps": self.agent.total_train_steps,
                 "weight_updates": self.agent.weight_updates,
                 "total_time": self.statistics.total_time,
-                "random_seed": self.seed,
             },
             "rng": {
                 "agent": self.agent.rng.bit_generator.state,
                 "memory": self.memory.rng.bit_generator.state,
                 "torch": torch.get_rng_state(),
             },
+            "validation_states": pack_screens(self.validation_states) if self.validation_states is not None else None,
         })
         self.last_snapshot = path
         log.info("saved %s", path)

@@ -5,6 +5,7 @@ import io
 import logging
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -35,13 +36,20 @@ class Statistics:
         self.previous_total_time = previous_total_time
         self.run_start = time.perf_counter()
         self.progress = progress
-        self._bar = None
+        self._bar: tqdm | None = None
+        self._reset(0, "")
 
     @property
     def total_time(self) -> float:
         return self.previous_total_time + time.perf_counter() - self.run_start
 
-    def start_phase(self, epoch: int, phase: str, steps: int) -> None:
+    def start_phase(self, epoch: int, phase: str, steps: int | None) -> None:
+        """``steps`` is the phase's length, None when it plays a number of games instead."""
+        self._reset(epoch, phase)
+        self._bar = tqdm(total=steps, desc=phase_name(epoch, phase), unit="step", disable=not self.progress,
+                         mininterval=1.0, dynamic_ncols=True, leave=False)
+
+    def _reset(self, epoch: int, phase: str) -> None:
         self.epoch, self.phase = epoch, phase
         self.steps = 0
         self.game_rewards: list[float] = []
@@ -49,9 +57,6 @@ class Statistics:
         self.updates = 0
         self.loss_sum = torch.zeros(())
         self.phase_start = time.perf_counter()
-        description = f"epoch {epoch} {phase}" if phase in ("train", "test") else phase
-        self._bar = tqdm(total=steps, desc=description, unit="step", disable=not self.progress,
-                         mininterval=1.0, dynamic_ncols=True, leave=False)
 
     def on_step(self, reward: float, game_over: bool) -> None:
         self.steps += 1
@@ -70,9 +75,10 @@ class Statistics:
         self.updates += 1
 
     def end_phase(self, *, exploration_rate: float, total_train_steps: int, replay_memory_count: int,
-                  weight_updates: int, meanq: float) -> dict:
-        self._bar.close()
+                  weight_updates: int, meanq: Callable[[], float]) -> dict:
+        """The phase's row, logged and appended to the CSV; ``meanq`` is measured after the phase's clock stops."""
         phase_time = time.perf_counter() - self.phase_start
+        self._bar.close()
         games = self.game_rewards
         row = {
             "epoch": self.epoch,
@@ -85,7 +91,7 @@ class Statistics:
             "last_exploration_rate": exploration_rate,
             "total_train_steps": total_train_steps,
             "replay_memory_count": replay_memory_count,
-            "meanq": meanq,
+            "meanq": meanq(),
             "meancost": self.loss_sum.item() / self.updates if self.updates else math.nan,
             "weight_updates": weight_updates,
             "total_time": self.total_time,
@@ -98,8 +104,12 @@ class Statistics:
         return row
 
 
+def phase_name(epoch: int, phase: str) -> str:
+    return f"epoch {epoch} {phase}" if phase in ("train", "test") else phase
+
+
 def summary_line(row: dict) -> str:
-    name = f"epoch {row['epoch']} {row['phase']}" if row["phase"] in ("train", "test") else row["phase"]
+    name = phase_name(row["epoch"], row["phase"])
     games = (f"{row['nr_games']} games, average reward {row['average_reward']:.2f} "
              f"(min {row['min_game_reward']:g}, max {row['max_game_reward']:g})" if row["nr_games"] else "no game finished")
     return (f"{name}: {row['steps']} steps in {row['epoch_time']:.1f}s ({row['steps_per_second']:.1f} steps/s), "

@@ -125,13 +125,18 @@ class ReplayMemory:
 
     def sample_indices(self, count: int) -> np.ndarray:
         """Uniform over valid indices: draw from all entries and reject the invalid few."""
-        if self.count < 2:
-            raise ValueError("replay memory needs at least two transitions to sample from")
         chosen = np.empty(0, dtype=np.int64)
         while chosen.size < count:
-            candidates = self.rng.integers(0, self.count, size=2 * (count - chosen.size))
-            chosen = np.concatenate([chosen, candidates[self._valid(candidates)]])
+            candidates = self.rng.integers(0, max(self.count, 1), size=2 * (count - chosen.size))
+            valid = candidates[self._valid(candidates)]
+            if valid.size == 0 and self.valid_indices().size == 0:
+                raise ValueError("no transition in replay memory can be sampled yet")
+            chosen = np.concatenate([chosen, valid])
         return chosen[:count]
+
+    def valid_indices(self) -> np.ndarray:
+        """Every index a minibatch may hold now."""
+        return np.flatnonzero(self._valid(np.arange(self.count)))
 
     def _valid(self, indices: np.ndarray) -> np.ndarray:
         oldest = self.current if self.count == self.size else 0

@@ -7,11 +7,13 @@ import signal
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 
-from conftest import ROOT, TINY_RUN, assert_clear_error, run_main, run_script
+from conftest import ROOT, TINY_RUN, assert_clear_error, run_command, run_main, run_script
 from phase_statistics import CSV_COLUMNS, TIME_COLUMNS, read_csv_rows
+from snapshot import unpack_screens
 
 
 def outputs(folder, name="breakout"):
@@ -41,6 +43,26 @@ def test_train_sh_trains_by_game_name_into_snapshots_and_results(tmp_path):
     assert (tmp_path / "pong_1.pkl").is_file()
     assert len(read_csv_rows(tmp_path / "pong.csv")) == 2
     assert "random:" in result.stderr and "epoch 1 train:" in result.stderr
+
+
+def test_train_sh_names_its_files_after_the_game_in_snapshots_and_results(tmp_path):
+    """In a copy of the toolkit, so the real snapshots/ and results/ folders stay untouched."""
+    copy = tmp_path / "toolkit"
+    copy.mkdir()
+    for name in ("src", "train.sh", "requirements.txt"):
+        (shutil.copytree if (ROOT / name).is_dir() else shutil.copy)(ROOT / name, copy / name)
+    (copy / ".venv").symlink_to(ROOT / ".venv")
+    arguments = [*TINY_RUN, "--epochs", "1", "--test_steps", "0", "--progress", "true"]
+    result = run_command([str(copy / "train.sh"), "breakout", *arguments])
+    assert result.returncode == 0, result.stderr
+    assert (copy / "snapshots" / "breakout_1.pkl").is_file() and (copy / "results" / "breakout.csv").is_file()
+    assert "7063 bytes each" in result.stderr
+    assert "step/s" in result.stderr, "a progress bar shows steps per second"
+    assert "epoch 1 train: 400 steps in" in result.stderr, "each phase logs a summary"
+    labelled = run_command([str(copy / "train.sh"), "SpaceInvaders", "try2", *arguments])
+    assert labelled.returncode == 0, labelled.stderr
+    assert (copy / "snapshots" / "space_invaders_try2_1.pkl").is_file()
+    assert (copy / "results" / "space_invaders_try2.csv").is_file()
 
 
 def test_train_sh_help_lists_every_option_group_with_defaults():
@@ -88,6 +110,20 @@ def test_resume_continues_at_the_next_epoch_with_the_same_counters(trained_run, 
     snapshot = torch.load(tmp_path / "breakout_3.pkl", weights_only=True)
     assert snapshot["epoch"] == 3 and snapshot["counters"]["weight_updates"] == int(rows[-2]["weight_updates"])
     assert snapshot["counters"]["total_time"] > float(rows[2]["total_time"])
+    # meanq goes on being measured on the validation states drawn in the first run.
+    first = torch.load(trained_run / "breakout_1.pkl", weights_only=True)
+    np.testing.assert_array_equal(unpack_screens(snapshot["validation_states"]),
+                                  unpack_screens(first["validation_states"]))
+
+
+def test_a_snapshot_keeps_the_validation_states(trained_run):
+    states = unpack_screens(torch.load(trained_run / "breakout_1.pkl", weights_only=True)["validation_states"])
+    assert states.shape == (64, 4, 84, 84) and states.any()
+
+
+def test_resume_keeps_the_optimizer_it_was_trained_with(trained_run):
+    assert_clear_error(run_script("resume.sh", str(trained_run / "breakout_2.pkl"), "--epochs", "3", "--optimizer", "adam"),
+                       "trained with --optimizer centered_rmsprop")
 
 
 def test_the_same_seed_gives_the_same_csv_apart_from_times(tmp_path):

@@ -99,6 +99,57 @@ def test_target_network_changes_only_when_updated():
     np.testing.assert_array_equal(q_values(network.target, batch.poststates), q_values(network.online, batch.poststates))
 
 
+@pytest.mark.parametrize("optimizer", ["centered_rmsprop", "rmsprop", "adam"])
+def test_every_optimizer_trains(optimizer):
+    network = make_network(optimizer=optimizer)
+    batch = hand_made_batch()
+    before = network.loss(batch).item()
+    for _ in range(20):
+        network.train(batch)
+    assert network.loss(batch).item() < before
+
+
+def test_without_a_target_network_the_online_network_values_the_future():
+    network = make_network(use_target_network=False)
+    assert network.target is network.online
+    batch = hand_made_batch()
+    network.train(batch)
+    future = q_values(network.online, batch.poststates).max(axis=1)
+    expected = np.clip(batch.rewards, -1, 1) + 0.99 * future * (1 - batch.terminals)
+    targets = network.targets(torch.from_numpy(batch.rewards), torch.from_numpy(batch.terminals),
+                              torch.from_numpy(batch.poststates))
+    np.testing.assert_allclose(targets.numpy(), expected, rtol=1e-5)
+
+
+def test_resuming_restores_target_and_optimizer_but_keeps_the_new_learning_rate():
+    trained = make_network()
+    batch = hand_made_batch()
+    for _ in range(3):
+        trained.train(batch)
+    trained.update_target_network()
+    trained.train(batch)  # online and target now differ
+    resumed = make_network(learning_rate=0.001)
+    resumed.load_state_dict(trained.state_dict(), with_training_state=True)
+    for name in ("online", "target"):
+        for key, value in getattr(trained, name).state_dict().items():
+            torch.testing.assert_close(getattr(resumed, name).state_dict()[key], value, rtol=0, atol=0)
+    saved, restored = trained.optimizer.state_dict()["state"], resumed.optimizer.state_dict()["state"]
+    for key in saved:
+        torch.testing.assert_close(restored[key]["square_avg"], saved[key]["square_avg"], rtol=0, atol=0)
+        torch.testing.assert_close(restored[key]["grad_avg"], saved[key]["grad_avg"], rtol=0, atol=0)
+    assert resumed.optimizer.param_groups[0]["lr"] == 0.001
+
+
+def test_loading_weights_to_test_makes_the_target_a_copy_of_them():
+    trained = make_network()
+    trained.train(hand_made_batch())
+    tested = make_network()
+    tested.load_state_dict(trained.state_dict(), with_training_state=False)
+    states = hand_made_batch().prestates
+    np.testing.assert_array_equal(q_values(tested.online, states), q_values(trained.online, states))
+    np.testing.assert_array_equal(q_values(tested.target, states), q_values(trained.online, states))
+
+
 def test_weights_start_uniform_within_one_over_root_fan_in():
     network = NatureNetwork(4)
     for layer in (network.convolutions[0], network.convolutions[2], network.convolutions[4], network.head[0], network.head[2]):

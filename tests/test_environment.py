@@ -44,6 +44,22 @@ def test_screen_is_the_max_of_the_last_two_of_four_frames_in_luminance_at_84x84(
     assert pooling_mattered
 
 
+def test_with_a_frame_skip_of_1_the_screen_pools_the_previous_frame():
+    env = ALEEnvironment("space_invaders", frame_skip=1, seed=0)
+    ale = bare_ale("space_invaders")
+    env.new_game()
+    ale.reset_game()
+    previous = ale.getScreenGrayscale()
+    for step in range(300):
+        action = step % env.num_actions()
+        env.act(action)
+        ale.act(ale.getMinimalActionSet()[action])
+        current = ale.getScreenGrayscale()
+        expected = cv2.resize(np.maximum(previous, current), (84, 84), interpolation=cv2.INTER_AREA)
+        np.testing.assert_array_equal(env.get_screen(), expected)
+        previous = current
+
+
 def test_frame_pool_mean_uses_ale_colour_averaging():
     env = ALEEnvironment("pong", frame_pool="mean")
     assert env.ale.getBool("color_averaging")

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 import numpy as np
+import psutil
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -142,14 +143,20 @@ def test_screens_are_stored_once_in_about_seven_kilobytes_per_transition():
     assert memory.nbytes == 1000 * bytes_per_transition((84, 84))
 
 
+@pytest.mark.skipif(psutil.virtual_memory().total < 12e9, reason="needs a machine that could hold 7 GB")
 def test_a_million_transition_memory_is_allocated_lazily():
     """np.zeros takes untouched pages from the OS, so a 7 GB memory costs nothing until it is filled."""
-    import psutil
-
     before = psutil.Process().memory_info().rss
     memory = ReplayMemory(1_000_000, (84, 84))
     assert psutil.Process().memory_info().rss - before < 100e6
     assert memory.nbytes > 7e9
+
+
+def test_a_memory_with_nothing_to_sample_says_so_instead_of_looping():
+    memory = ReplayMemory(10, SHAPE, 2)
+    fill(memory, Reference(2), [(1, False), (1, False), (1, False)])
+    with pytest.raises(ValueError, match="can be sampled"):
+        memory.sample_indices(4)
 
 
 def test_sampling_is_seeded():
