@@ -62,9 +62,7 @@ def run(argv: Sequence[str] | None) -> int:
     agent = make_agent(options, environment, network, memory, statistics, agent_seed)
     runner = PhaseRunner(options, environment, network, memory, agent, statistics, prefix)
     if snapshot is not None:
-        restore(snapshot, network, agent, memory, resume=options.resume)
-        if options.resume and snapshot["validation_states"] is not None:
-            runner.validation_states = unpack_screens(snapshot["validation_states"])
+        runner.restore(snapshot, resume=options.resume)
         log.info("loaded %s (epoch %d)%s", options.load_weights, snapshot["epoch"], ", resuming" if options.resume else "")
     log.info("%s with %d actions (%s) on %s, random seed %d", environment.game, environment.num_actions(),
              ", ".join(environment.action_names()), device, seed)
@@ -247,21 +245,6 @@ def make_memory(options: argparse.Namespace, seed: np.random.SeedSequence) -> Re
     return memory
 
 
-def restore(snapshot: dict, network: DeepQNetwork, agent: Agent, memory: ReplayMemory | None, resume: bool) -> None:
-    try:
-        network.load_state_dict(snapshot["network"], with_training_state=resume)
-    except (RuntimeError, KeyError, ValueError) as error:
-        raise UsageError(f"snapshot does not fit this network: {str(error).splitlines()[0]}") from None
-    if resume:
-        counters = snapshot["counters"]
-        agent.total_train_steps = counters["total_train_steps"]
-        agent.weight_updates = counters["weight_updates"]
-        agent.rng.bit_generator.state = snapshot["rng"]["agent"]
-        torch.set_rng_state(snapshot["rng"]["torch"])
-        if memory is not None:
-            memory.rng.bit_generator.state = snapshot["rng"]["memory"]
-
-
 def request_stop(agent: Agent) -> None:
     """Ctrl-C or SIGTERM: let the current step finish, then stop at a safe point."""
     if agent.stop_requested:
@@ -285,6 +268,24 @@ class PhaseRunner:
         self.epoch = 0
         self.phase = ""
         self.last_snapshot: Path | None = Path(options.load_weights) if options.resume else None
+
+    def restore(self, snapshot: dict, resume: bool) -> None:
+        """The weights to test or play; to resume, everything ``_save`` kept of the training run."""
+        try:
+            self.network.load_state_dict(snapshot["network"], with_training_state=resume)
+        except (RuntimeError, KeyError, ValueError) as error:
+            raise UsageError(f"snapshot does not fit this network: {str(error).splitlines()[0]}") from None
+        if not resume:
+            return
+        counters = snapshot["counters"]
+        self.agent.total_train_steps = counters["total_train_steps"]
+        self.agent.weight_updates = counters["weight_updates"]
+        self.agent.rng.bit_generator.state = snapshot["rng"]["agent"]
+        torch.set_rng_state(snapshot["rng"]["torch"])
+        if self.memory is not None:
+            self.memory.rng.bit_generator.state = snapshot["rng"]["memory"]
+        if snapshot["validation_states"] is not None:
+            self.validation_states = unpack_screens(snapshot["validation_states"])
 
     def train_and_test(self, start_epoch: int) -> None:
         options = self.options
