@@ -211,27 +211,28 @@ def snapshot_path(prefix: str, epoch: int) -> Path:
     return Path(f"{prefix}_{epoch}.pkl")
 
 
-def numbered_snapshots(prefix: str) -> dict[int, Path]:
-    """The snapshots ``PREFIX_<epoch>.pkl`` that exist, by epoch."""
+def newest_snapshot_after(prefix: str | None, epoch: int) -> Path | None:
+    """The newest snapshot ``PREFIX_<e>.pkl`` with ``e > epoch`` that exists, if any."""
+    if not prefix:
+        return None
     pattern = re.compile(rf"{re.escape(Path(prefix).name)}_(\d+)\.pkl")
     matches = (pattern.fullmatch(path.name) for path in Path(prefix).parent.glob("*.pkl"))
-    return {int(match[1]): Path(prefix).parent / match[0] for match in matches if match}
+    later = {int(match[1]): match[0] for match in matches if match and int(match[1]) > epoch}
+    return Path(prefix).parent / later[max(later)] if later else None
 
 
 def refuse_to_overwrite(prefix: str | None, csv_path: Path | None) -> None:
     """A new run must not replace the snapshots of an earlier one (a CSV that no snapshot continues may go)."""
-    earlier = numbered_snapshots(prefix) if prefix else {}
-    if earlier:
-        newest = earlier[max(earlier)]
+    newest = newest_snapshot_after(prefix, 0)
+    if newest:
         raise UsageError(f"{newest} and {csv_path or 'its results'} hold an earlier run: continue it with "
                          f"./resume.sh {newest}, name this run differently (./train.sh GAME LABEL), or move them away")
 
 
 def refuse_to_overwrite_later_snapshots(prefix: str | None, epoch: int, resumed: str) -> None:
     """Resuming from an older snapshot would replace the newer ones as it goes: say so instead."""
-    later = {e: path for e, path in (numbered_snapshots(prefix) if prefix else {}).items() if e > epoch}
-    if later:
-        newest = later[max(later)]
+    newest = newest_snapshot_after(prefix, epoch)
+    if newest:
         raise UsageError(f"{newest} is newer than {resumed} and resuming would overwrite it: resume from "
                          f"./resume.sh {newest}, or move the snapshots after epoch {epoch} away to start over from it")
 

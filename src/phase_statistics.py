@@ -124,13 +124,8 @@ def read_csv_rows(path: Path) -> list[dict]:
 
 def append_csv_row(path: Path, row: dict) -> None:
     """Rewrite the whole (small) file and rename it into place, so a row is never half-written."""
-    previous = Path(path).read_bytes() if Path(path).exists() else b""
-    text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=CSV_COLUMNS, lineterminator="\n")
-    if not previous:
-        writer.writeheader()
-    writer.writerow({key: _format(value) for key, value in row.items()})
-    write_atomically(path, lambda file: file.write(previous + text.getvalue().encode()))
+    previous = read_csv_rows(path) if Path(path).exists() else []
+    _write_rows(path, [*previous, {key: _format(value) for key, value in row.items()}])
 
 
 def keep_rows_up_to_epoch(path: Path, epoch: int) -> int:
@@ -138,12 +133,16 @@ def keep_rows_up_to_epoch(path: Path, epoch: int) -> int:
     rows = read_csv_rows(path)
     kept = [row for row in rows if int(row["epoch"]) <= epoch]
     if len(kept) < len(rows):
-        text = io.StringIO()
-        writer = csv.DictWriter(text, fieldnames=CSV_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(kept)
-        write_atomically(path, lambda file: file.write(text.getvalue().encode()))
+        _write_rows(path, kept)
     return len(rows) - len(kept)
+
+
+def _write_rows(path: Path, rows: list[dict]) -> None:
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_atomically(path, lambda file: file.write(text.getvalue().encode()))
 
 
 def _format(value: object) -> object:
