@@ -239,10 +239,15 @@ def refuse_to_overwrite_later_snapshots(prefix: str | None, epoch: int, resumed:
 
 def make_memory(options: argparse.Namespace, seed: np.random.SeedSequence) -> ReplayMemory:
     shape = screen_shape(options)
-    check_fits_in_memory(options.replay_size, shape)
-    memory = ReplayMemory(options.replay_size, shape, options.history_length, options.batch_size, seed)
-    log.info("replay memory: %d transitions of %d bytes each, %.2f GB when full", options.replay_size,
-             bytes_per_transition(shape), memory.nbytes / 1e9)
+    compress = options.replay_compress
+    check_fits_in_memory(options.replay_size, shape, compress)
+    memory = ReplayMemory(options.replay_size, shape, options.history_length, options.batch_size, seed, compress)
+    if compress:
+        log.info("replay memory: %d transitions, screens compressed (planned for %.2f GB when full; "
+                 "most games need far less)", options.replay_size, options.replay_size * bytes_per_transition(shape, True) / 1e9)
+    else:
+        log.info("replay memory: %d transitions of %d bytes each, %.2f GB when full", options.replay_size,
+                 bytes_per_transition(shape), memory.nbytes / 1e9)
     return memory
 
 

@@ -104,6 +104,9 @@ def build_parser(suppress_defaults: bool = False) -> tuple[OptionParser, dict[st
     add = group("replay memory")
     add("--replay_size", type=positive_int, default=1_000_000, help="Most transitions replay memory keeps.")
     add("--history_length", type=positive_int, default=4, help="How many screens form a state.")
+    add("--replay_compress", type=boolean, default=False,
+        help="Keep screens lz4-compressed: about a ninth of the memory (1M transitions in under 2 GB "
+             "instead of 7 GB) for a few percent of training speed.")
 
     add = group("network")
     add("--learning_rate", type=positive_float, default=0.00025, help="Learning rate.")

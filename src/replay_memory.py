@@ -12,9 +12,12 @@ import numpy as np
 import psutil
 
 from errors import UsageError
+from screen_storage import COMPRESSED_FRACTION_BOUND, CompressedScreens, ScreenArray
 
 
 class Minibatch(NamedTuple):
+    """Prestates and poststates are views into one array of the screens they share."""
+
     prestates: np.ndarray  # uint8 (batch, history, height, width)
     actions: np.ndarray  # int64 (batch,)
     rewards: np.ndarray  # float32 (batch,), unclipped
@@ -22,20 +25,28 @@ class Minibatch(NamedTuple):
     terminals: np.ndarray  # bool (batch,)
 
 
-def bytes_per_transition(screen_shape: tuple[int, int]) -> int:
-    """Screen, action (uint8), reward (float32), and the terminal and episode-start flags."""
-    return int(np.prod(screen_shape)) + 1 + 4 + 1 + 1
+def bytes_per_transition(screen_shape: tuple[int, int], compress: bool = False) -> int:
+    """Screen, action (uint8), reward (float32), and the terminal and episode-start flags.
+
+    Compressed, the screen's share is a bound, not a measure: most games need far less.
+    """
+    screen = int(np.prod(screen_shape))
+    if compress:
+        screen = int(screen * COMPRESSED_FRACTION_BOUND)
+    return screen + 1 + 4 + 1 + 1
 
 
-def check_fits_in_memory(size: int, screen_shape: tuple[int, int]) -> None:
+def check_fits_in_memory(size: int, screen_shape: tuple[int, int], compress: bool = False) -> None:
     """Refuse before training starts, rather than die of swapping days later."""
-    needed = size * bytes_per_transition(screen_shape)
+    per_transition = bytes_per_transition(screen_shape, compress)
+    needed = size * per_transition
     available = psutil.virtual_memory().available
     if needed > available:
-        fitting = int(available * 0.9) // bytes_per_transition(screen_shape)
+        fitting = int(available * 0.9) // per_transition
+        hint = "" if compress else " or --replay_compress true"
         raise UsageError(
             f"--replay_size {size} needs {needed / 1e9:.1f} GB of memory but only "
-            f"{available / 1e9:.1f} GB are free; try --replay_size {fitting} or less"
+            f"{available / 1e9:.1f} GB are free; try --replay_size {fitting} or less{hint}"
         )
 
 
@@ -53,6 +64,11 @@ class ReplayMemory:
       short (``truncate_episode``) are never sampled;
     * once the ring has wrapped, an entry whose state would need screens older than
       the oldest one kept is never sampled: they were overwritten by the newest ones.
+
+    A transition's prestate and poststate share all screens but one, so a minibatch
+    gathers ``history_length + 1`` screens per transition, once.  A terminal
+    transition's poststate is never looked at (nothing follows a terminal), so it is
+    left holding whatever screens follow.
     """
 
     def __init__(
@@ -62,14 +78,14 @@ class ReplayMemory:
         history_length: int = 4,
         batch_size: int = 32,
         seed: int | np.random.SeedSequence | None = None,
+        compress: bool = False,
     ) -> None:
         if size <= history_length:
             raise UsageError(f"--replay_size must be larger than --history_length ({history_length}), got {size}")
         self.size = size
         self.history_length = history_length
         self.batch_size = batch_size
-        # np.zeros gets pages from the OS on first touch, so a large memory costs nothing until filled.
-        self.screens = np.zeros((size, *screen_shape), dtype=np.uint8)
+        self.screens = CompressedScreens(size, screen_shape) if compress else ScreenArray(size, screen_shape)
         self.actions = np.zeros(size, dtype=np.uint8)
         self.rewards = np.zeros(size, dtype=np.float32)
         self.terminals = np.zeros(size, dtype=bool)
@@ -80,6 +96,8 @@ class ReplayMemory:
         self.rng = np.random.default_rng(seed)
         # How far back each screen of a state lies from its newest one: 0, 1, ..., history_length - 1.
         self._history_back = np.arange(history_length)
+        # Where the screens of a state and of its successor lie relative to the state's newest one.
+        self._window = np.arange(-(history_length - 1), 2)
 
     def add(self, screen: np.ndarray, action: int, reward: float, terminal: bool) -> None:
         """Store one transition.
@@ -103,11 +121,12 @@ class ReplayMemory:
 
     @property
     def nbytes(self) -> int:
+        """Bytes held now; all of them from the start unless the screens are compressed."""
         return sum(a.nbytes for a in (self.screens, self.actions, self.rewards, self.terminals, self.episode_starts))
 
     def get_state(self, index: int) -> np.ndarray:
         """The state ending at ``index``, oldest screen first, zeros before its episode began."""
-        return self._states(np.array([index % self.size]))[0]
+        return self._windows(np.array([index % self.size]))[0, :-1]
 
     def get_minibatch(self) -> Minibatch:
         """A uniform sample of ``batch_size`` valid transitions (with replacement, as DeepMind's)."""
@@ -115,11 +134,12 @@ class ReplayMemory:
 
     def transitions(self, indices: np.ndarray) -> Minibatch:
         """The transitions at valid ``indices`` (from ``sample_indices``)."""
+        windows = self._windows(indices)
         return Minibatch(
-            prestates=self._states(indices),
+            prestates=windows[:, :-1],
             actions=self.actions[indices].astype(np.int64),
             rewards=self.rewards[indices],
-            poststates=self._states((indices + 1) % self.size),
+            poststates=windows[:, 1:],
             terminals=self.terminals[indices],
         )
 
@@ -157,8 +177,14 @@ class ReplayMemory:
         starts = self.episode_starts[(newest[:, None] - self._history_back[None, :-1]) % self.size]
         return np.logical_or.accumulate(starts, axis=1)
 
-    def _states(self, newest: np.ndarray) -> np.ndarray:
-        """Gather the states ending at ``newest`` and blank the screens of earlier episodes."""
-        states = self.screens[(newest[:, None] - self._history_back[None, ::-1]) % self.size]
-        states[:, :-1][self._episode_boundaries(newest)[:, ::-1]] = 0
-        return states
+    def _windows(self, newest: np.ndarray) -> np.ndarray:
+        """(batch, history + 1, height, width): the state ending at ``newest`` and the next screen.
+
+        Screens of episodes before the one ``newest`` belongs to are blanked.
+        """
+        positions = (newest[:, None] + self._window) % self.size
+        windows = self.screens.gather(positions)
+        earlier = self._episode_boundaries(newest)[:, ::-1]
+        if earlier.any():
+            windows[:, :-2][earlier] = 0
+        return windows

@@ -165,6 +165,20 @@ def test_nature_architecture_shapes():
     assert sum(p.numel() for p in network.parameters()) == 1_687_206
 
 
+def test_channels_last_layout_gives_the_same_q_values_and_gradients():
+    torch.manual_seed(0)
+    plain = NatureNetwork(4)
+    fast = NatureNetwork(4, channels_last=True)
+    fast.load_state_dict(plain.state_dict())
+    states = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (8, 5, 84, 84), dtype=np.uint8))[:, 1:]
+    plain_q, fast_q = plain(states), fast(states)
+    torch.testing.assert_close(fast_q, plain_q, rtol=1e-4, atol=1e-5)
+    plain_q.sum().backward()
+    fast_q.sum().backward()
+    for plain_parameter, fast_parameter in zip(plain.parameters(), fast.parameters()):
+        torch.testing.assert_close(fast_parameter.grad, plain_parameter.grad, rtol=1e-3, atol=1e-5)
+
+
 def test_asking_for_a_gpu_without_one_is_a_clear_error():
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from errors import UsageError
+from environment import ALEEnvironment
 from replay_memory import ReplayMemory, bytes_per_transition, check_fits_in_memory
 
 SHAPE = (2, 3)
@@ -77,11 +78,12 @@ def position_of(memory: ReplayMemory, reference: Reference, index: int) -> int:
 episodes_strategy = st.lists(st.tuples(st.integers(1, 12), st.booleans()), min_size=1, max_size=40)
 
 
-@settings(max_examples=150, deadline=None)
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "compressed"])
+@settings(max_examples=100, deadline=None)
 @given(size=st.integers(6, 40), history_length=st.integers(1, 5), episodes=episodes_strategy,
        seed=st.integers(0, 2**32 - 1))
-def test_every_sample_equals_the_states_rebuilt_from_what_was_added(size, history_length, episodes, seed):
-    memory = ReplayMemory(size, SHAPE, history_length, batch_size=8, seed=seed)
+def test_every_sample_equals_the_states_rebuilt_from_what_was_added(compress, size, history_length, episodes, seed):
+    memory = ReplayMemory(size, SHAPE, history_length, batch_size=8, seed=seed, compress=compress)
     reference = Reference(history_length)
     fill(memory, reference, episodes)
     kept_from = len(reference.added) - memory.count
@@ -116,6 +118,42 @@ def test_exactly_the_valid_transitions_are_sampled(size, history_length, episode
     assert drawn == expected
 
 
+@settings(max_examples=60, deadline=None)
+@given(size=st.integers(6, 40), history_length=st.integers(1, 5), episodes=episodes_strategy,
+       seed=st.integers(0, 2**32 - 1))
+def test_compressed_and_plain_screens_give_identical_minibatches(size, history_length, episodes, seed):
+    plain, compressed = (ReplayMemory(size, SHAPE, history_length, batch_size=8, seed=seed, compress=compress)
+                         for compress in (False, True))
+    for memory in (plain, compressed):
+        fill(memory, Reference(history_length), episodes)
+    if plain.valid_indices().size == 0:
+        return
+    for _ in range(3):
+        for plain_part, compressed_part in zip(plain.get_minibatch(), compressed.get_minibatch()):
+            np.testing.assert_array_equal(plain_part, compressed_part)
+
+
+def fill_with_atari_screens(memory: ReplayMemory, game: str) -> list[np.ndarray]:
+    """Random play; returns the screens added, in order."""
+    environment, screens = ALEEnvironment(game, seed=1), []
+    rng = np.random.default_rng(1)
+    environment.new_game()
+    for _ in range(memory.size):
+        screens.append(environment.get_screen())
+        memory.add(screens[-1], 0, environment.act(int(rng.integers(environment.num_actions()))), False)
+    return screens
+
+
+def test_compressed_atari_screens_come_back_unchanged_in_under_1500_bytes_per_transition_on_average():
+    sizes = []
+    for game in ("breakout", "pong", "seaquest", "space_invaders"):
+        memory = ReplayMemory(300, compress=True)
+        screens = fill_with_atari_screens(memory, game)
+        np.testing.assert_array_equal(memory.get_state(memory.size - 2), np.stack(screens[-5:-1]))
+        sizes.append(memory.nbytes / memory.count)
+    assert sum(sizes) / len(sizes) < 1500
+
+
 def test_first_transition_of_each_episode_is_sampled_with_a_zero_history():
     memory = ReplayMemory(100, SHAPE, history_length=4, seed=1)
     reference = Reference(4)
@@ -144,12 +182,13 @@ def test_screens_are_stored_once_in_about_seven_kilobytes_per_transition():
 
 
 @pytest.mark.skipif(psutil.virtual_memory().total < 12e9, reason="needs a machine that could hold 7 GB")
-def test_a_million_transition_memory_is_allocated_lazily():
-    """np.zeros takes untouched pages from the OS, so a 7 GB memory costs nothing until it is filled."""
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "compressed"])
+def test_a_million_transition_memory_costs_nothing_until_filled(compress):
+    """The OS hands out a page only when it is first written."""
     before = psutil.Process().memory_info().rss
-    memory = ReplayMemory(1_000_000, (84, 84))
+    memory = ReplayMemory(1_000_000, (84, 84), compress=compress)
     assert psutil.Process().memory_info().rss - before < 100e6
-    assert memory.nbytes > 7e9
+    assert memory.nbytes > (0 if compress else 7e9)
 
 
 def test_a_memory_with_nothing_to_sample_says_so_instead_of_looping():

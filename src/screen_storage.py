@@ -1,0 +1,80 @@
+"""Where replay memory keeps its screens: a plain array, or each screen compressed on its own.
+
+Both hand back screens gathered into one new uint8 array, so the replay logic
+above them is the same, and both return identical minibatches for the same seed.
+"""
+
+import mmap
+import sys
+
+import lz4.block
+import numpy as np
+
+# An Atari screen compresses 5 to 30 times with lz4; a quarter is a safe bound to plan memory with.
+COMPRESSED_FRACTION_BOUND = 0.25
+
+
+def zeroed_array(shape: tuple[int, ...]) -> np.ndarray:
+    """A zero uint8 array whose pages the OS hands out only when first written.
+
+    On Linux the pages are asked for as 2 MB huge pages, which halves the cost of
+    filling a large memory the first time and of the TLB misses when sampling from it.
+    """
+    nbytes = int(np.prod(shape))
+    if nbytes == 0 or not hasattr(mmap, "MADV_HUGEPAGE"):
+        return np.zeros(shape, dtype=np.uint8)
+    buffer = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    buffer.madvise(mmap.MADV_HUGEPAGE)
+    return np.frombuffer(buffer, dtype=np.uint8).reshape(shape)
+
+
+class ScreenArray:
+    """Every screen in one preallocated array: the fastest to gather from."""
+
+    def __init__(self, size: int, screen_shape: tuple[int, int]) -> None:
+        self.screens = zeroed_array((size, *screen_shape))
+
+    def __setitem__(self, index: int, screen: np.ndarray) -> None:
+        self.screens[index] = screen
+
+    def gather(self, positions: np.ndarray) -> np.ndarray:
+        """uint8 (*positions.shape, height, width), a new array."""
+        return self.screens[positions]
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes reserved for all screens, held or not."""
+        return self.screens.nbytes
+
+
+class CompressedScreens:
+    """Each screen compressed with lz4 as it arrives: a fifth of the memory or less.
+
+    lz4 is the codec because decompression is what every minibatch pays for, and lz4
+    decompresses an 84x84 screen in a few microseconds.
+    """
+
+    def __init__(self, size: int, screen_shape: tuple[int, int]) -> None:
+        self.screen_shape = screen_shape
+        self.screen_bytes = int(np.prod(screen_shape))
+        self.blank = lz4.block.compress(np.zeros(self.screen_bytes, dtype=np.uint8), store_size=False)
+        self.screens = np.empty(size, dtype=object)
+        self.screens.fill(self.blank)  # one shared object until written (np.full would strip its zero bytes)
+        self.compressed_bytes = sys.getsizeof(self.blank)
+
+    def __setitem__(self, index: int, screen: np.ndarray) -> None:
+        compressed = lz4.block.compress(np.ascontiguousarray(screen), store_size=False)
+        replaced = self.screens[index]
+        self.compressed_bytes += sys.getsizeof(compressed) - (0 if replaced is self.blank else sys.getsizeof(replaced))
+        self.screens[index] = compressed
+
+    def gather(self, positions: np.ndarray) -> np.ndarray:
+        """uint8 (*positions.shape, height, width), a new array."""
+        screens = bytearray().join([lz4.block.decompress(compressed, uncompressed_size=self.screen_bytes)
+                                    for compressed in self.screens[positions.ravel()]])
+        return np.frombuffer(screens, dtype=np.uint8).reshape(*positions.shape, *self.screen_shape)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held now: the compressed screens with Python's per-object overhead, and their index."""
+        return self.screens.nbytes + self.compressed_bytes
