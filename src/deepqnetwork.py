@@ -82,7 +82,7 @@ class CenteredRMSProp(torch.optim.Optimizer):
                     state["grad_avg"] = torch.zeros_like(param)
                 square_avg, grad_avg = state["square_avg"], state["grad_avg"]
                 square_avg.mul_(alpha).addcmul_(param.grad, param.grad, value=1 - alpha)
-                grad_avg.mul_(alpha).add_(param.grad, alpha=1 - alpha)
+                grad_avg.lerp_(param.grad, 1 - alpha)  # one pass instead of mul_ then add_
                 denominator = square_avg.addcmul(grad_avg, grad_avg, value=-1).add_(eps).sqrt_()
                 param.addcdiv_(param.grad, denominator, value=-lr)
 

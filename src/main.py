@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from agent import Agent
+from allocator import keep_freed_memory
 from deepqnetwork import DeepQNetwork, resolve_device
 from environment import ALEEnvironment
 from errors import UsageError
@@ -35,6 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run(argv: Sequence[str] | None) -> int:
+    keep_freed_memory()
     options, snapshot = read_options(argv)
     logging.basicConfig(format="%(asctime)s %(message)s", level=options.log_level)
     if options.random_seed is None:  # drawn here and kept in the snapshots, so any run can be repeated

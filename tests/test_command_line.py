@@ -126,17 +126,17 @@ def test_resume_keeps_the_optimizer_it_was_trained_with(trained_run):
                        "trained with --optimizer centered_rmsprop")
 
 
-def test_the_same_seed_gives_the_same_csv_apart_from_times(tmp_path):
-    def csv_without_times(folder):
-        result = run_main("breakout", *TINY_RUN, "--epochs", "1", "--random_seed", "11", *outputs(folder))
+def test_the_same_seed_gives_the_same_csv_apart_from_times_with_screens_compressed_or_not(tmp_path):
+    def csv_without_times(folder, *options):
+        folder.mkdir()
+        result = run_main("breakout", *TINY_RUN, "--epochs", "1", "--random_seed", "11", *outputs(folder), *options)
         assert result.returncode == 0, result.stderr
         return [{k: v for k, v in row.items() if k not in TIME_COLUMNS} for row in read_csv_rows(folder / "breakout.csv")]
 
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
     first, second = csv_without_times(tmp_path / "a"), csv_without_times(tmp_path / "b")
     assert first == second
     assert float(first[1]["meancost"]) > 0
+    assert csv_without_times(tmp_path / "compressed", "--replay_compress", "true") == first
 
 
 def test_a_new_run_does_not_overwrite_an_earlier_one(trained_run):

@@ -1,5 +1,6 @@
 """Replay memory against a plain list of everything added, over random episodes that wrap many times."""
 
+import resource
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from errors import UsageError
+from allocator import keep_freed_memory
 from environment import ALEEnvironment
 from replay_memory import ReplayMemory, bytes_per_transition, check_fits_in_memory
 
@@ -152,6 +154,21 @@ def test_compressed_atari_screens_come_back_unchanged_in_under_1500_bytes_per_tr
         np.testing.assert_array_equal(memory.get_state(memory.size - 2), np.stack(screens[-5:-1]))
         sizes.append(memory.nbytes / memory.count)
     assert sum(sizes) / len(sizes) < 1500
+
+
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "compressed"])
+def test_minibatches_reuse_freed_memory_instead_of_faulting_in_new_pages(compress):
+    assert keep_freed_memory()
+    memory = ReplayMemory(2000, (84, 84), seed=0, compress=compress)
+    rng = np.random.default_rng(0)
+    for number in range(memory.size):
+        memory.add(np.full((84, 84), number % 251, dtype=np.uint8) * (rng.random((84, 84)) < 0.1), 0, 0.0, False)
+    for _ in range(20):
+        memory.get_minibatch()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(100):
+        memory.get_minibatch()
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before < 100  # about 280 per minibatch otherwise
 
 
 def test_first_transition_of_each_episode_is_sampled_with_a_zero_history():

@@ -1,0 +1,319 @@
+"""Turns the measurements into the table (printed) and RESULTS.md (written), keeping its hand-written part."""
+
+import os
+import platform
+import re
+import statistics
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TRIED_HEADING = "## What we tried"
+TRIED_PLACEHOLDER = "(filled in by hand)"
+PACKAGES = ("torch", "ale-py", "numpy", "stable-baselines3", "gymnasium", "lz4", "opencv-python-headless", "psutil")
+
+
+@dataclass
+class Settings:
+    repeats: int
+    steps_scale: float
+    memory_size: int
+    output: Path
+    busy_cpus: float = 0.0
+    minutes: float = 0.0
+    versions: dict[str, dict] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def environment(self) -> str:
+        """The settings as the environment variables that give them."""
+        given = [f"REPEATS={self.repeats}"]
+        if self.steps_scale != 1:
+            given.append(f"BENCH_STEPS_SCALE={self.steps_scale:g}")
+        if self.memory_size != 1_000_000:
+            given.append(f"BENCH_MEMORY_SIZE={self.memory_size}")
+        return " ".join(given)
+
+    def steps(self, count: int) -> int:
+        """A step count of the reference run, scaled by BENCH_STEPS_SCALE."""
+        return max(1, round(count * self.steps_scale))
+
+
+@dataclass
+class Row:
+    figure: str
+    ours: str
+    peer: str
+    ratio: str = "—"
+    target: str = "—"
+    met: bool | None = None
+
+
+def steps_per_second(value: float | None) -> str:
+    if value is None:
+        return "missing"
+    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
+
+
+def ratio_row(figure: str, ours: float | None, peer: float | None, show: Callable[[float | None], str],
+              target: str = "—", at_least: float | None = None, at_most: float | None = None) -> Row:
+    """A row comparing ``ours`` with ``peer`` by their ratio, met when the ratio is within the target."""
+    if ours is None or peer is None:
+        return Row(figure, show(ours), show(peer), "—", target)
+    ratio = ours / peer
+    met = None
+    if at_least is not None:
+        met = ratio >= at_least
+    elif at_most is not None:
+        met = ratio <= at_most
+    return Row(figure, show(ours), show(peer), f"{ratio:.2f}", target, met)
+
+
+def count_label(count: int) -> str:
+    return f"{count // 1_000_000}M" if count % 1_000_000 == 0 else f"{count:,}"
+
+
+def build_rows(settings: Settings, throughput: dict[str, list[float]], memory: dict[str, dict]) -> list[Row]:
+    def median(name: str) -> float | None:
+        return statistics.median(throughput[name]) if throughput.get(name) else None
+
+    def get(run: str, key: str) -> float | None:
+        return memory.get(run, {}).get(key)
+
+    def gigabytes(value: float | None) -> str:
+        return "missing" if value is None else f"{value / 1e9:.2f}"
+
+    def microseconds(value: float | None) -> str:
+        return "missing" if value is None else f"{value * 1e6:.0f}"
+
+    def byte_count(value: float | None) -> str:
+        return "missing" if value is None else f"{value:,.0f}"
+
+    def projected(run: str) -> float | None:
+        return get(run, "projected_added")
+
+    def peer_full_size(key: str, show: Callable[[float], str]) -> str:
+        full = memory.get("sb3", {}).get("full_size")
+        if full is None:
+            return "missing"
+        return "MemoryError" if "error" in full else show(full[key])
+
+    size = count_label(settings.memory_size)
+    per_game = get("ours per game", "bytes_per_transition")
+    compressed_mean = statistics.mean(per_game.values()) if per_game else None
+    ours_added = {run: (get(run, "peak_rss") - get(run, "base_rss")) if run in memory else None
+                  for run in ("ours", "ours compressed")}
+    create = get("ours", "create_seconds")
+    create_rss = get("ours", "create_rss_added")
+    create_rss_compressed = get("ours compressed", "create_rss_added")
+    rows = [
+        ratio_row("Random phase vs bare ale-py loop, steps/s", median("ours random only"), median("bare noop"),
+                  steps_per_second, "≥ 0.9", at_least=0.9),
+        ratio_row("  same, bare loop without no-op starts", median("ours random only"), median("bare"),
+                  steps_per_second),
+        ratio_row("Train phase vs SB3 DQN, steps/s", median("ours train"), median("sb3 train"), steps_per_second,
+                  "≥ 1.5", at_least=1.5),
+        ratio_row("Train phase, compressed vs plain replay, steps/s", median("ours compressed train"),
+                  median("ours train"), steps_per_second, "≥ 0.9", at_least=0.9),
+        ratio_row("Random phase (train run) vs SB3 before learning_starts, steps/s", median("ours random"),
+                  median("sb3 random"), steps_per_second),
+        Row("Test phase, steps/s", steps_per_second(median("ours test")), "—"),
+        ratio_row("Bytes per transition vs SB3 ReplayBuffer", get("ours", "bytes_per_transition"),
+                  get("sb3", "bytes_per_transition"), byte_count),
+        ratio_row("  vs SB3 with optimize_memory_usage", get("ours", "bytes_per_transition"),
+                  get("sb3 optimized", "bytes_per_transition"), byte_count),
+        Row("Bytes per transition, compressed (mean of 4 games)", byte_count(compressed_mean), "—", "—", "≤ 1,500",
+            None if compressed_mean is None else compressed_mean <= 1500),
+        ratio_row(f"Resident memory of a full {size} memory vs SB3 (projected), GB", ours_added["ours"],
+                  projected("sb3"), gigabytes),
+        ratio_row("  compressed vs SB3 optimize_memory_usage (projected), GB", ours_added["ours compressed"],
+                  projected("sb3 optimized"), gigabytes),
+        Row(f"Create an empty {size} memory, s", "missing" if create is None else f"{create:.4f}",
+            peer_full_size("create_seconds", lambda value: f"{value:.4f}"), "—", "< 1",
+            None if create is None else create < 1),
+        Row("  resident memory it adds, MB", "missing" if create_rss is None else f"{create_rss / 1e6:.1f}",
+            peer_full_size("create_rss_added", lambda value: f"{value / 1e6:.1f}"), "—", "≤ 10",
+            None if create_rss is None else create_rss <= 10e6),
+        Row("  the same, compressed, MB",
+            "missing" if create_rss_compressed is None else f"{create_rss_compressed / 1e6:.1f}", "—", "—", "≤ 10",
+            None if create_rss_compressed is None else create_rss_compressed <= 10e6),
+        ratio_row("Minibatch from the full memory vs plain copy, µs", get("ours", "minibatch_seconds"),
+                  get("ours", "copy_seconds"), microseconds, "≤ 3", at_most=3),
+        ratio_row("  compressed vs plain copy, µs", get("ours compressed", "minibatch_seconds"),
+                  get("ours compressed", "copy_seconds"), microseconds, "≤ 3", at_most=3),
+    ]
+    return rows
+
+
+LABELS = {
+    "ours random": "ours, random phase of the train run",
+    "ours train": "ours, train phase",
+    "ours test": "ours, test phase",
+    "ours compressed train": "ours, train phase with compressed replay",
+    "sb3 random": "SB3, steps before learning_starts",
+    "sb3 train": "SB3, steps after learning_starts",
+    "ours random only": "ours, random phase run alone",
+    "bare noop": "bare ale-py loop with no-op starts",
+    "bare": "bare ale-py loop without no-op starts",
+    "sb3": "SB3 ReplayBuffer",
+    "sb3 optimized": "SB3 ReplayBuffer with optimize_memory_usage",
+    "ours": "ours, replay memory",
+    "ours compressed": "ours, compressed replay memory",
+}
+HEADER = ("figure", "ours", "peer / floor", "ratio", "target", "met")
+
+
+def cells(row: Row) -> tuple[str, ...]:
+    met = "—" if row.met is None else ("yes" if row.met else "no")
+    return row.figure, row.ours, row.peer, row.ratio, row.target, met
+
+
+def text_table(rows: list[Row]) -> str:
+    table = [HEADER, *map(cells, rows)]
+    widths = [max(len(line[i]) for line in table) for i in range(len(HEADER))]
+
+    def aligned(line: tuple[str, ...]) -> str:
+        first, *rest = zip(line, widths, strict=True)
+        return "  ".join([first[0].ljust(first[1]), *(cell.rjust(width) for cell, width in rest)])
+    return "\n".join(map(aligned, table))
+
+
+def markdown_table(rows: list[Row]) -> str:
+    lines = ["| " + " | ".join(HEADER) + " |", "|---|" + "---:|" * (len(HEADER) - 1)]
+    lines += ["| " + " | ".join(cell.replace("  ", "↳ ", 1) if cell.startswith("  ") else cell for cell in cells(row))
+              + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def machine() -> list[str]:
+    try:
+        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        model = next(line.split(":", 1)[1].strip() for line in lscpu.splitlines() if line.startswith("Model name"))
+    except (OSError, StopIteration):
+        model = platform.processor() or "unknown"
+    memory_kib = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                      if line.startswith("MemTotal"))
+    return [f"CPU: {model}, {os.cpu_count()} cores", f"Memory: {memory_kib / 2**20:.1f} GiB",
+            f"OS: {platform.system()} {platform.release()}"]
+
+
+def versions_table(versions: dict[str, dict]) -> str:
+    venvs = list(versions)
+    lines = ["| | " + " | ".join(venvs) + " |", "|---|" + "---|" * len(venvs)]
+    for name in ("python", *PACKAGES, "torch threads"):
+        lines.append(f"| {name} | " + " | ".join(str(versions[venv].get(name) or "—") for venv in venvs) + " |")
+    return "\n".join(lines)
+
+
+def details(settings: Settings, throughput: dict[str, list[float]], memory: dict[str, dict]) -> list[str]:
+    """The figures behind the table: each repetition, and the memory runs' own numbers."""
+    lines = [f"- {LABELS[name]}: " + ", ".join(steps_per_second(value) for value in values) + " steps/s"
+             for name, values in throughput.items()]
+    for run in ("ours", "ours compressed"):
+        if run in memory:
+            result = memory[run]
+            lines.append(f"- {LABELS[run]}: RSS before creating the memory {result['base_rss'] / 1e9:.2f} GB, peak "
+                         f"{result['peak_rss'] / 1e9:.2f} GB; {result['count']:,} transitions holding "
+                         f"{result['nbytes'] / 1e9:.2f} GB; minibatch {result['minibatch_bytes']:,} bytes of states; "
+                         "floor copied from " + ("the memory's own screen array" if result["copy_from_own_screens"]
+                                                 else "a separate array of the same screens"))
+    if "ours per game" in memory:
+        games = memory["ours per game"]["bytes_per_transition"]
+        lines.append("- ours compressed, bytes per transition: "
+                     + ", ".join(f"{game} {value:,.0f}" for game, value in games.items()))
+    for run in ("sb3", "sb3 optimized"):
+        if run in memory:
+            result = memory[run]
+            full = result["full_size"]
+            attempt = full.get("error") or (f"created in {full['create_seconds']:.4f} s, "
+                                            f"{full['create_rss_added'] / 1e6:.1f} MB resident")
+            warned = "; warned: " + " / ".join(full["warnings"]) if full["warnings"] else ""
+            lines.append(f"- {LABELS[run]}: {count_label(settings.memory_size)} buffer: {attempt}{warned}. Filled "
+                         f"{result['fill']:,} transitions: RSS before {result['base_rss'] / 1e9:.2f} GB, peak "
+                         f"{result['peak_rss'] / 1e9:.2f} GB, {result['growth_per_transition']:,.0f} bytes per "
+                         f"transition, projected {result['projected_added'] / 1e9:.1f} GB at "
+                         f"{count_label(settings.memory_size)}")
+    return lines
+
+
+def kept_tried_section(path: Path) -> str:
+    """The hand-written "What we tried" section of the existing file, or the placeholder."""
+    if path.is_file():
+        match = re.search(rf"^{re.escape(TRIED_HEADING)}[ \t]*\n(.*?)(?=^## |\Z)", path.read_text(),
+                          flags=re.MULTILINE | re.DOTALL)
+        if match and match[1].strip():
+            return f"{TRIED_HEADING}\n\n{match[1].strip()}\n"
+    return f"{TRIED_HEADING}\n\n{TRIED_PLACEHOLDER}\n"
+
+
+def markdown(settings: Settings, rows: list[Row], throughput: dict[str, list[float]], memory: dict[str, dict],
+             commands: dict[str, str], failures: list[str]) -> str:
+    size = count_label(settings.memory_size)
+    random_steps, train_steps, test_steps, bare_steps = (
+        f"{settings.steps(count):,}" for count in (5000, 3000, 3000, 10_000))
+    notes = list(settings.notes)
+    if settings.steps_scale != 1 or settings.memory_size != 1_000_000:
+        notes.insert(0, f"**Scaled-down run** ({settings.environment()}): not the reference figures.")
+    if settings.busy_cpus > 0.2:
+        notes.append(f"Other processes kept up to {settings.busy_cpus:.1f} CPUs busy during the run: "
+                     "the throughput figures are low.")
+    notes += ["Failed: " + " ".join(line.strip() for line in failure.splitlines()) for failure in failures]
+    parts = [
+        "# Benchmarks",
+        "How fast simple_dqn plays and learns Breakout and how much memory its replay takes, against "
+        "Stable-Baselines3's DQN (the peer, in its own venv) and against floors that do the least work possible. "
+        f"Written by `benchmarks/run.sh` in {settings.minutes:.1f} minutes; steps are agent steps (4 frames).",
+        "\n".join(f"- {note}" for note in notes),
+        "## Machine and versions",
+        "\n".join(f"- {line}" for line in machine()),
+        versions_table(settings.versions),
+        "## Results",
+        markdown_table(rows),
+        "How each figure is measured:",
+        "\n".join(f"- {line}" for line in (
+            f"Steps per second are medians over {settings.repeats} repetitions (seeds 0, 1, ...); within each "
+            "repetition the toolkit's runs and the peers' run in turn, one at a time.",
+            f"Train and test: one `src/main.py` run of {random_steps} random, {train_steps} train and "
+            f"{test_steps} test steps, epsilon fixed at 0.1 in training (its value over 95% of a Nature run) and "
+            "0.05 in test, as its CSV reports them; the compressed figure is the same run with "
+            "`--replay_compress true`.",
+            "SB3 DQN: `make_atari_env` (no-op starts, frame skip 4 with max-pooling, 84x84 grayscale, a lost life "
+            "ends the episode) and `VecFrameStack(n_stack=4)`, `CnnPolicy` (NatureCNN), batch 32, an update every "
+            f"4 steps, epsilon 0.1, `learning_starts={settings.steps(5000)}`, on the CPU with torch's default "
+            f"threads as ours; only the {train_steps} steps after `learning_starts` are timed.",
+            f"Random phase vs bare loop: a `src/main.py` run of {bare_steps} random steps against as many steps "
+            "of ale-py's `ALEInterface` driven directly: frame skip 4, grayscale of the last two frames, their "
+            "maximum, `cv2.resize` INTER_AREA to 84x84, a new game at game over, and the same random 0..30 no-op "
+            "steps at each new game as the toolkit; the loop without no-op starts is shown too.",
+            f"Replay memory: each figure from a fresh process, filled with real screens (5,000 per game of random "
+            f"play of Breakout, Pong, Seaquest and Space Invaders, cycled). Resident memory is the peak RSS (VmHWM) "
+            f"less the RSS before the memory was created. Ours is filled to {size}. SB3's buffer of {size} is "
+            "created to time it (a machine with less memory than its largest array refuses it at once: "
+            "MemoryError), then one of a tenth of that is filled and projected to the full size: RSS added on "
+            "creation plus the measured growth per transition times the full size; its bytes per transition are "
+            "its arrays' nbytes over buffer_size. "
+            "Compressed bytes per transition: `nbytes / count` after filling a memory with each game alone.",
+            "Minibatch: median of 2,000 `get_minibatch()` calls on the full memory; the floor is `np.copyto` of as "
+            "many bytes (prestates and poststates) as one contiguous block from a random position of the screens.",
+        )),
+        "## Commands",
+        "From the repository root; `<rep>` is the repetition (0, 1, ...), `<csv>` a temporary file.",
+        "```\n" + "\n".join([f"{settings.environment()} ./benchmarks/run.sh", *commands.values()]) + "\n```",
+        "## Details",
+        "\n".join(details(settings, throughput, memory)),
+        kept_tried_section(settings.output),
+    ]
+    return "\n\n".join(part for part in parts if part)
+
+
+def write_report(settings: Settings, throughput: dict[str, list[float]], memory: dict[str, dict],
+                 commands: dict[str, str], failures: list[str]) -> None:
+    """Print the table and write the results file (atomically, keeping its "What we tried")."""
+    rows = build_rows(settings, throughput, memory)
+    print("\n" + text_table(rows))
+    text = markdown(settings, rows, throughput, memory, commands, failures)
+    settings.output.parent.mkdir(parents=True, exist_ok=True)
+    temporary = settings.output.with_name(settings.output.name + ".tmp")
+    temporary.write_text(text)
+    temporary.replace(settings.output)
+    print(f"\nwrote {settings.output}")

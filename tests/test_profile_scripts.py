@@ -1,0 +1,22 @@
+"""The profile scripts: cProfile's table, then the profiled phase's speed."""
+
+import re
+
+import pytest
+
+from conftest import run_script
+
+
+@pytest.mark.parametrize("phase, options", [
+    ("random", ["--random_steps", "300"]),
+    ("test", ["--test_steps", "200"]),
+    ("train", ["--random_steps", "40", "--train_steps", "60"]),
+])
+def test_a_profile_script_ends_with_the_profiled_phase_speed(phase, options):
+    result = run_script(f"profile_{phase}.sh", *options)
+    assert result.returncode == 0, result.stderr
+    assert "Ordered by: cumulative time" in result.stdout
+    assert "main.py" in result.stdout
+    steps = options[options.index(f"--{phase}_steps") + 1]
+    last_line = result.stdout.strip().splitlines()[-1]
+    assert re.fullmatch(rf"{phase}: {steps} steps in [\d.]+ s = [\d.]+ steps per second .*", last_line), last_line
