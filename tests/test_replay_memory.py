@@ -228,3 +228,11 @@ def test_sampling_is_seeded():
 def test_a_memory_larger_than_free_ram_is_refused_with_the_size_it_needs():
     with pytest.raises(UsageError, match=r"needs 7063\.0 GB .* GB are free; try --replay_size \d+"):
         check_fits_in_memory(1_000_000_000, (84, 84))
+
+
+def test_a_compressed_memory_is_planned_at_a_quarter_of_the_screen_bytes():
+    assert bytes_per_transition((84, 84), compress=True) == 7056 // 4 + 7
+    with pytest.raises(UsageError, match=r"needs 1771\.0 GB .*try --replay_size \d+ or less$"):
+        check_fits_in_memory(1_000_000_000, (84, 84), compress=True)
+    with pytest.raises(UsageError, match="or --replay_compress true$"):
+        check_fits_in_memory(1_000_000_000, (84, 84))
