@@ -10,6 +10,7 @@ count), BENCH_MEMORY_SIZE (1000000), BENCH_OUTPUT (benchmarks/RESULTS.md).
 import argparse
 import csv
 import json
+import math
 import os
 import shlex
 import subprocess
@@ -20,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from bench_util import fail
 from report import PACKAGES, Settings, write_report
 
 T = TypeVar("T")
@@ -199,11 +201,24 @@ def setting(name: str, default: str, kind: type[int] | type[float], minimum: flo
     try:
         value = kind(text)
     except ValueError:
-        value = minimum - 1
-    if not value >= minimum:
-        sys.exit(f"error: {name} must be {'an integer' if kind is int else 'a number'} of at least {minimum:g}, "
-                 f"got {text!r}")
+        fail(f"{name} must be {'an integer' if kind is int else 'a number'}, got {text!r}")
+    if not math.isfinite(value) or value < minimum:
+        fail(f"{name} must be a finite number of at least {minimum:g}, got {text!r}")
     return value
+
+
+def output_path() -> Path:
+    """BENCH_OUTPUT, checked before minutes of measuring rather than after."""
+    output = Path(os.environ.get("BENCH_OUTPUT", HERE / "RESULTS.md"))
+    if output.is_dir():
+        fail(f"BENCH_OUTPUT {output} is a folder: name the file to write")
+    probe = output.with_name(output.name + ".tmp")  # where the report is written before it is renamed
+    try:
+        probe.write_text("")
+        probe.unlink()
+    except OSError as error:
+        fail(f"BENCH_OUTPUT {output}: cannot write there ({error.strerror})")
+    return output
 
 
 def busy_cpus(seconds: float = 1.0) -> float:
@@ -223,12 +238,12 @@ def main() -> int:
     parser.add_argument("--peer-python", type=Path, required=True, help="python of the peer's venv")
     args = parser.parse_args()
     if not os.access(args.peer_python, os.X_OK):
-        sys.exit(f"error: {args.peer_python} is not a python: run benchmarks/run.sh, which makes the peer's venv")
+        fail(f"{args.peer_python} is not a python: run benchmarks/run.sh, which makes the peer's venv")
     settings = Settings(
         repeats=int(setting("REPEATS", "3", int, 1)),
         steps_scale=setting("BENCH_STEPS_SCALE", "1", float, 0.001),
         memory_size=int(setting("BENCH_MEMORY_SIZE", "1000000", int, 1000)),
-        output=Path(os.environ.get("BENCH_OUTPUT", HERE / "RESULTS.md")),
+        output=output_path(),
     )
     python = Path(sys.executable)
     started = time.perf_counter()

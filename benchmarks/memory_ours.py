@@ -36,13 +36,10 @@ def fill(memory: ReplayMemory, screens: np.ndarray, terminals: np.ndarray, count
 
 
 def copy_source(memory: ReplayMemory, screens: np.ndarray) -> tuple[np.ndarray, bool]:
-    """The memory's own screen array, flat, when it keeps a plain one; else a separate array of the same frames.
-
-    The plain array may be ``memory.screens`` itself or the array of the object stored there.
-    """
-    for own in (memory.screens, getattr(memory.screens, "screens", None)):
-        if isinstance(own, np.ndarray) and own.dtype == np.uint8 and own.shape == (memory.size, *SCREEN_SHAPE):
-            return own.reshape(-1), True
+    """The memory's own screen array, flat, when it keeps a plain one; else a separate array of the same frames."""
+    own = getattr(memory.screens, "screens", None)
+    if isinstance(own, np.ndarray) and own.dtype == np.uint8:
+        return own.reshape(-1), True
     separate = np.empty((memory.size, *SCREEN_SHAPE), dtype=np.uint8)
     for start in range(0, memory.size, len(screens)):
         part = separate[start:start + len(screens)]
@@ -71,7 +68,9 @@ def full(cache: Path, size: int, compress: bool, minibatch_calls: int) -> dict:
     }
     batch = memory.get_minibatch()
     result["minibatch_seconds"] = median_seconds(memory.get_minibatch, minibatch_calls)
-    result["minibatch_bytes"] = batch.prestates.nbytes + batch.poststates.nbytes
+    # The screens a minibatch gathers: its states are views of history + 1 screens per transition.
+    batch_size, history = batch.prestates.shape[:2]
+    result["minibatch_bytes"] = batch_size * (history + 1) * batch.prestates[0, 0].nbytes
 
     source, own = copy_source(memory, screens)
     destination = np.empty(result["minibatch_bytes"], dtype=np.uint8)

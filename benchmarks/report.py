@@ -23,7 +23,6 @@ class Settings:
     busy_cpus: float = 0.0
     minutes: float = 0.0
     versions: dict[str, dict] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
 
     def environment(self) -> str:
         """The settings as the environment variables that give them."""
@@ -137,9 +136,9 @@ def build_rows(settings: Settings, throughput: dict[str, list[float]], memory: d
         Row("  the same, compressed, MB",
             "missing" if create_rss_compressed is None else f"{create_rss_compressed / 1e6:.1f}", "—", "—", "≤ 10",
             None if create_rss_compressed is None else create_rss_compressed <= 10e6),
-        ratio_row("Minibatch from the full memory vs plain copy, µs", get("ours", "minibatch_seconds"),
+        ratio_row("Minibatch from the full memory vs the copy floor, µs", get("ours", "minibatch_seconds"),
                   get("ours", "copy_seconds"), microseconds, "≤ 3", at_most=3),
-        ratio_row("  compressed vs plain copy, µs", get("ours compressed", "minibatch_seconds"),
+        ratio_row("  compressed vs the copy floor, µs", get("ours compressed", "minibatch_seconds"),
                   get("ours compressed", "copy_seconds"), microseconds, "≤ 3", at_most=3),
     ]
     return rows
@@ -251,9 +250,9 @@ def markdown(settings: Settings, rows: list[Row], throughput: dict[str, list[flo
     size = count_label(settings.memory_size)
     random_steps, train_steps, test_steps, bare_steps = (
         f"{settings.steps(count):,}" for count in (5000, 3000, 3000, 10_000))
-    notes = list(settings.notes)
+    notes = []
     if settings.steps_scale != 1 or settings.memory_size != 1_000_000:
-        notes.insert(0, f"**Scaled-down run** ({settings.environment()}): not the reference figures.")
+        notes.append(f"**Scaled-down run** ({settings.environment()}): not the reference figures.")
     if settings.busy_cpus > 0.2:
         notes.append(f"Other processes kept up to {settings.busy_cpus:.1f} CPUs busy during the run: "
                      "the throughput figures are low.")
@@ -294,7 +293,8 @@ def markdown(settings: Settings, rows: list[Row], throughput: dict[str, list[flo
             "its arrays' nbytes over buffer_size. "
             "Compressed bytes per transition: `nbytes / count` after filling a memory with each game alone.",
             "Minibatch: median of 2,000 `get_minibatch()` calls on the full memory; the floor is `np.copyto` of as "
-            "many bytes (prestates and poststates) as one contiguous block from a random position of the screens.",
+            "many bytes as the minibatch gathers (history + 1 screens per transition: its prestates and poststates "
+            "are views of them) as one contiguous block from a random position of the screens.",
         )),
         "## Commands",
         "From the repository root; `<rep>` is the repetition (0, 1, ...), `<csv>` a temporary file.",
@@ -312,7 +312,6 @@ def write_report(settings: Settings, throughput: dict[str, list[float]], memory:
     rows = build_rows(settings, throughput, memory)
     print("\n" + text_table(rows))
     text = markdown(settings, rows, throughput, memory, commands, failures)
-    settings.output.parent.mkdir(parents=True, exist_ok=True)
     temporary = settings.output.with_name(settings.output.name + ".tmp")
     temporary.write_text(text)
     temporary.replace(settings.output)

@@ -7,21 +7,18 @@ those blocks be reused: a compressed minibatch is gathered three times faster.
 """
 
 import ctypes
-import ctypes.util
 
 M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
 LARGEST_MMAP_THRESHOLD = 32 * 1024 * 1024  # glibc's ceiling on 64-bit machines
-TRIM_THRESHOLD = 1024 * 1024 * 1024
+TRIM_THRESHOLD = 256 * 1024 * 1024  # the most freed memory kept: several updates' worth
 
 
 def keep_freed_memory() -> bool:
-    """Tune glibc's malloc where there is one; True when it took effect."""
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return False
+    """Tune the C library's malloc when it is glibc's; True when that took effect."""
     try:
-        mallopt = ctypes.CDLL(name).mallopt
-    except (OSError, AttributeError):  # not glibc (musl, macOS): their allocators behave differently
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError, TypeError):  # no mallopt (macOS, Windows): their allocators differ
         return False
+    # musl has mallopt but ignores it, returning 0.
     return bool(mallopt(M_MMAP_THRESHOLD, LARGEST_MMAP_THRESHOLD)) and bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))

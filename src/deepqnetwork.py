@@ -149,8 +149,8 @@ class DeepQNetwork:
         self.discount_rate = discount_rate
         self.clip_error = clip_error
         self.min_reward, self.max_reward = min_reward, max_reward
-        # Channels-last is measured faster on CPUs (benchmarks/RESULTS.md); GPUs keep PyTorch's default.
-        channels_last = device.type == "cpu"
+        # Channels-last is measured faster with oneDNN on CPUs (benchmarks/RESULTS.md); GPUs keep PyTorch's default.
+        channels_last = device.type == "cpu" and torch.backends.mkldnn.is_available()
         self.online = NatureNetwork(num_actions, history_length, screen_shape, channels_last).to(device)
         if use_target_network:
             self.target = NatureNetwork(num_actions, history_length, screen_shape, channels_last).to(device).requires_grad_(False)

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+import psutil
 import torch
 
 from agent import Agent
@@ -253,6 +254,18 @@ def make_memory(options: argparse.Namespace, seed: np.random.SeedSequence) -> Re
     return memory
 
 
+def report_compressed_memory(memory: ReplayMemory) -> None:
+    """How well this game's screens compress is known only once some are stored: say what that means."""
+    projected = memory.projected_nbytes()
+    log.info("replay memory: screens compressed to %d bytes per transition so far; full, about %.2f GB",
+             projected // memory.size, projected / 1e9)
+    available = psutil.virtual_memory().available + memory.nbytes
+    if projected > available:
+        log.warning("replay memory will need about %.1f GB when full but only %.1f GB are free: "
+                    "lower --replay_size to %d or less", projected / 1e9, available / 1e9,
+                    int(memory.size * available * 0.9 / projected))
+
+
 def request_stop(agent: Agent) -> None:
     """Ctrl-C or SIGTERM: let the current step finish, then stop at a safe point."""
     if agent.stop_requested:
@@ -299,6 +312,8 @@ class PhaseRunner:
         options = self.options
         if options.random_steps and not options.resume:
             self._phase(0, "random", options.random_steps, self.agent.play_random)
+            if options.replay_compress:
+                report_compressed_memory(self.memory)
         for epoch in range(start_epoch + 1, options.epochs + 1):
             if options.train_steps and not self.agent.stop_requested:
                 self._phase(epoch, "train", options.train_steps, self.agent.train)

@@ -11,31 +11,44 @@ import sys
 import tempfile
 from pathlib import Path
 
+import torch._dynamo  # noqa: F401  the first optimizer imports it, a second's work that would top the profile
+
 from main import main
 from phase_statistics import read_csv_rows
 
-GAME = "pong"
+DEFAULT_GAME = "pong"
 PHASE_OPTIONS = {
     "random": ["--random_steps", "10000", "--train_steps", "0", "--test_steps", "0"],
     "test": ["--random_steps", "0", "--train_steps", "0", "--test_steps", "10000", "--exploration_rate_test", "0"],
     "train": ["--random_steps", "100", "--train_steps", "3000", "--test_steps", "0", "--train_frequency", "1",
               "--exploration_rate_start", "1", "--exploration_rate_end", "1", "--target_steps", "0"],
 }
+REFUSED_OPTIONS = ("--csv_file", "--play_games")  # the profile reads its own CSV, of its own phase
 SHOWN_FUNCTIONS = 40
 
 
-def profile_phase(phase: str, extra_options: list[str]) -> int:
-    """Profile ``phase`` on Pong; ``extra_options`` go to main.py and override the defaults here."""
+def profile_phase(phase: str, arguments: list[str]) -> int:
+    """Profile ``phase``; ``arguments`` are an optional game, then main.py options that override the ones here."""
+    game = arguments.pop(0) if arguments and not arguments[0].startswith("-") else DEFAULT_GAME
+    refused = [option for option in REFUSED_OPTIONS if any(arg.split("=")[0] == option for arg in arguments)]
+    if refused:
+        print(f"error: {refused[0]} cannot be used here: the profile reads the phase's speed from a CSV of its own",
+              file=sys.stderr)
+        return 2
     with tempfile.TemporaryDirectory() as folder:
         csv_path = Path(folder) / "profile.csv"
-        argv = [GAME, *PHASE_OPTIONS[phase], "--epochs", "1", "--replay_size", "100000", "--random_seed", "1",
-                "--progress", "false", "--csv_file", str(csv_path), *extra_options]
+        argv = [game, *PHASE_OPTIONS[phase], "--epochs", "1", "--replay_size", "100000", "--random_seed", "1",
+                "--progress", "false", *arguments, "--csv_file", str(csv_path)]
         profiler = cProfile.Profile()
         status = profiler.runcall(main, argv)
         if status:
             return status
+        rows = [row for row in read_csv_rows(csv_path) if row["phase"] == phase] if csv_path.exists() else []
+        if not rows:
+            print(f"error: no {phase} phase ran (--{phase}_steps 0?)", file=sys.stderr)
+            return 2
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(SHOWN_FUNCTIONS)
-        row = next(row for row in read_csv_rows(csv_path) if row["phase"] == phase)
+    row = rows[0]
     print(f"{phase}: {row['steps']} steps in {float(row['epoch_time']):.1f} s = "
           f"{float(row['steps_per_second']):.1f} steps per second (under cProfile, which slows Python code)")
     return 0
@@ -43,6 +56,6 @@ def profile_phase(phase: str, extra_options: list[str]) -> int:
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in PHASE_OPTIONS:
-        print(f"usage: profile_phase.py {{{'|'.join(PHASE_OPTIONS)}}} [main.py options]", file=sys.stderr)
+        print(f"usage: profile_phase.py {{{'|'.join(PHASE_OPTIONS)}}} [game] [main.py options]", file=sys.stderr)
         sys.exit(2)
     sys.exit(profile_phase(sys.argv[1], sys.argv[2:]))

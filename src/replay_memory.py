@@ -12,7 +12,7 @@ import numpy as np
 import psutil
 
 from errors import UsageError
-from screen_storage import COMPRESSED_FRACTION_BOUND, CompressedScreens, ScreenArray
+from screen_storage import COMPRESSED_FRACTION_BOUND, COMPRESSED_OVERHEAD_BYTES, CompressedScreens, ScreenArray
 
 
 class Minibatch(NamedTuple):
@@ -32,7 +32,7 @@ def bytes_per_transition(screen_shape: tuple[int, int], compress: bool = False) 
     """
     screen = int(np.prod(screen_shape))
     if compress:
-        screen = int(screen * COMPRESSED_FRACTION_BOUND)
+        screen = int(screen * COMPRESSED_FRACTION_BOUND) + COMPRESSED_OVERHEAD_BYTES
     return screen + 1 + 4 + 1 + 1
 
 
@@ -66,9 +66,10 @@ class ReplayMemory:
       the oldest one kept is never sampled: they were overwritten by the newest ones.
 
     A transition's prestate and poststate share all screens but one, so a minibatch
-    gathers ``history_length + 1`` screens per transition, once.  A terminal
-    transition's poststate is never looked at (nothing follows a terminal), so it is
-    left holding whatever screens follow.
+    gathers ``history_length + 1`` screens per transition, once.  The one exception to
+    the first rule: a terminal transition's poststate ends with the next episode's
+    first screen.  Its value counts for nothing (no future after a terminal), so it is
+    left as gathered rather than gathered apart.
     """
 
     def __init__(
@@ -123,6 +124,12 @@ class ReplayMemory:
     def nbytes(self) -> int:
         """Bytes held now; all of them from the start unless the screens are compressed."""
         return sum(a.nbytes for a in (self.screens, self.actions, self.rewards, self.terminals, self.episode_starts))
+
+    def projected_nbytes(self) -> int:
+        """Bytes it will hold when full, at the compression its screens have had so far."""
+        if not isinstance(self.screens, CompressedScreens) or self.count == 0:
+            return self.nbytes
+        return self.nbytes + int(self.screens.compressed_bytes * (self.size / self.count - 1))
 
     def get_state(self, index: int) -> np.ndarray:
         """The state ending at ``index``, oldest screen first, zeros before its episode began."""

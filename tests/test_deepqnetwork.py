@@ -170,13 +170,23 @@ def test_channels_last_layout_gives_the_same_q_values_and_gradients():
     plain = NatureNetwork(4)
     fast = NatureNetwork(4, channels_last=True)
     fast.load_state_dict(plain.state_dict())
+    first_inputs = []
+    fast.convolutions[0].register_forward_hook(lambda layer, inputs, output: first_inputs.append(inputs[0]))
     states = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (8, 5, 84, 84), dtype=np.uint8))[:, 1:]
     plain_q, fast_q = plain(states), fast(states)
     torch.testing.assert_close(fast_q, plain_q, rtol=1e-4, atol=1e-5)
+    assert first_inputs[0].is_contiguous(memory_format=torch.channels_last)
+    assert not first_inputs[0].is_contiguous()
     plain_q.sum().backward()
     fast_q.sum().backward()
     for plain_parameter, fast_parameter in zip(plain.parameters(), fast.parameters()):
         torch.testing.assert_close(fast_parameter.grad, plain_parameter.grad, rtol=1e-3, atol=1e-5)
+
+
+def test_the_cpu_networks_take_channels_last_states():
+    network = DeepQNetwork(4, device=torch.device("cpu"))
+    assert network.online.memory_format is torch.channels_last
+    assert network.target.memory_format is torch.channels_last
 
 
 def test_asking_for_a_gpu_without_one_is_a_clear_error():

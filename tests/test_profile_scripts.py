@@ -20,3 +20,10 @@ def test_a_profile_script_ends_with_the_profiled_phase_speed(phase, options):
     steps = options[options.index(f"--{phase}_steps") + 1]
     last_line = result.stdout.strip().splitlines()[-1]
     assert re.fullmatch(rf"{phase}: {steps} steps in [\d.]+ s = [\d.]+ steps per second .*", last_line), last_line
+
+
+def test_a_profile_script_whose_phase_does_not_run_says_so():
+    result = run_script("profile_train.sh", "--train_steps", "0", "--random_steps", "10")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == "error: no train phase ran (--train_steps 0?)"
+    assert "Traceback" not in result.stderr
