@@ -127,9 +127,7 @@ class ReplayMemory:
 
     def projected_nbytes(self) -> int:
         """Bytes it will hold when full, at the compression its screens have had so far."""
-        if not isinstance(self.screens, CompressedScreens) or self.count == 0:
-            return self.nbytes
-        return self.nbytes + int(self.screens.compressed_bytes * (self.size / self.count - 1))
+        return self.nbytes - self.screens.nbytes + self.screens.nbytes_when_full(self.count)
 
     def get_state(self, index: int) -> np.ndarray:
         """The state ending at ``index``, oldest screen first, zeros before its episode began."""

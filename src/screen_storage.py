@@ -51,6 +51,10 @@ class ScreenArray:
         """Bytes reserved for all screens, held or not."""
         return self.screens.nbytes
 
+    def nbytes_when_full(self, count: int) -> int:
+        """The same as now: every screen's bytes are reserved from the start."""
+        return self.nbytes
+
 
 class CompressedScreens:
     """Each screen compressed with lz4 as it arrives: a ninth of the memory on average over
@@ -86,3 +90,7 @@ class CompressedScreens:
     def nbytes(self) -> int:
         """Bytes held now: the compressed screens with Python's per-object overhead, and their index."""
         return self.screens.nbytes + self.compressed_bytes
+
+    def nbytes_when_full(self, count: int) -> int:
+        """Bytes held once every entry is written, if they compress as the ``count`` written so far did."""
+        return self.screens.nbytes + self.compressed_bytes * len(self.screens) // max(count, 1)
