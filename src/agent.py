@@ -5,7 +5,7 @@ from collections.abc import Callable
 import numpy as np
 
 from deepqnetwork import DeepQNetwork
-from environment import ALEEnvironment
+from environment import Environment
 from replay_memory import ReplayMemory
 from state_buffer import StateBuffer
 from phase_statistics import Statistics
@@ -21,7 +21,7 @@ class Agent:
 
     def __init__(
         self,
-        environment: ALEEnvironment,
+        environment: Environment,
         network: DeepQNetwork,
         memory: ReplayMemory | None,
         statistics: Statistics,
@@ -93,7 +93,7 @@ class Agent:
             if store:
                 self.memory.add(self.state_buffer.newest(), action, reward, terminal)
             game_over = self.environment.is_game_over()
-            self.statistics.on_step(reward, game_over)
+            self.statistics.on_step(reward, game_over, self.environment.episode_frames() if game_over else 0)
             if learn:
                 self._learn()
             if terminal:

@@ -4,6 +4,7 @@ import difflib
 import re
 import warnings
 from pathlib import Path
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -53,6 +54,24 @@ def _supported_game(path: Path) -> str:
     return name
 
 
+class Environment(Protocol):
+    """What the agent needs of a game, whichever backend runs it (ALE here, or Gymnasium)."""
+
+    game: str  # ale-py's name of the game: 'breakout'
+    name: str  # what output files are named after: the game, or a Gymnasium id made safe for paths
+
+    def num_actions(self) -> int: ...
+    def action_names(self) -> list[str]: ...
+    def set_mode(self, mode: str) -> None: ...
+    def new_game(self) -> None: ...
+    def restart(self) -> bool: ...
+    def act(self, action: int) -> float: ...
+    def get_screen(self) -> np.ndarray: ...
+    def episode_frames(self) -> int: ...
+    def is_game_over(self) -> bool: ...
+    def is_terminal(self) -> bool: ...
+
+
 class ALEEnvironment:
     """One Atari game; one call to ``act`` is one agent step of ``frame_skip`` frames.
 
@@ -76,6 +95,7 @@ class ALEEnvironment:
         seed: int = 0,
     ) -> None:
         self.rom_path, self.game = resolve_rom(rom)
+        self.name = self.game
         ALEInterface.setLoggerMode(LoggerMode.Error)
         self.ale = ALEInterface()
         self.ale.setInt("random_seed", seed)
@@ -144,8 +164,12 @@ class ALEEnvironment:
         screen = np.maximum(self._frames[0], self._frames[1]) if self.pool_frames else self._frames[0]
         return cv2.resize(screen, self.screen_size, interpolation=cv2.INTER_AREA)
 
+    def episode_frames(self) -> int:
+        """Emulator frames since the game began."""
+        return self.ale.getEpisodeFrameNumber()
+
     def is_game_over(self) -> bool:
-        capped = self.mode == "test" and 0 < self.max_test_frames <= self.ale.getEpisodeFrameNumber()
+        capped = self.mode == "test" and 0 < self.max_test_frames <= self.episode_frames()
         return capped or self.ale.game_over()
 
     def is_terminal(self) -> bool:

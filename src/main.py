@@ -17,8 +17,10 @@ import torch
 from agent import Agent
 from allocator import keep_freed_memory
 from deepqnetwork import DeepQNetwork, resolve_device
-from environment import ALEEnvironment
+from environment import ALEEnvironment, Environment
 from errors import UsageError
+from evaluation import summary_line as evaluation_summary_line
+from evaluation import write_evaluation
 from files import ensure_writable_folder
 from options import parse_options
 from replay_memory import ReplayMemory, bytes_per_transition, check_fits_in_memory
@@ -49,7 +51,8 @@ def run(argv: Sequence[str] | None) -> int:
     environment = make_environment(options, int(emulator_seed.generate_state(1)[0] >> 1))
     if snapshot is not None:
         check_compatible(snapshot, options.load_weights, environment.game, environment.action_names(), vars(options))
-    csv_path, prefix = output_paths(options, environment.game)
+    csv_path, prefix = output_paths(options, environment.name)
+    results_folder = evaluation_folder(options, environment.name)
     training = not options.play_games and (options.random_steps > 0 or options.train_steps > 0)
     start_epoch = snapshot["epoch"] if options.resume else 0
     if options.resume:
@@ -67,7 +70,7 @@ def run(argv: Sequence[str] | None) -> int:
     if snapshot is not None:
         runner.restore(snapshot, resume=options.resume)
         log.info("loaded %s (epoch %d)%s", options.load_weights, snapshot["epoch"], ", resuming" if options.resume else "")
-    log.info("%s with %d actions (%s) on %s, random seed %d", environment.game, environment.num_actions(),
+    log.info("%s with %d actions (%s) on %s, random seed %d", environment.name, environment.num_actions(),
              ", ".join(environment.action_names()), device, seed)
 
     # Every check has passed: only now change files an earlier run left.
@@ -81,6 +84,12 @@ def run(argv: Sequence[str] | None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: request_stop(agent))
     if options.play_games:
         runner.play()
+        if results_folder and not agent.stop_requested:
+            summary = write_evaluation(results_folder, statistics.game_rewards, statistics.game_frames,
+                                       game=environment.game, environment=f"{options.environment} {options.game}",
+                                       protocol=options.protocol, snapshot=options.load_weights, seed=seed)
+            print(evaluation_summary_line(summary))
+            log.info("wrote %s and %s", results_folder / "episodes.csv", results_folder / "summary.json")
     elif training:
         runner.train_and_test(start_epoch)
     else:
@@ -99,9 +108,10 @@ def read_options(argv: Sequence[str] | None) -> tuple[argparse.Namespace, dict |
     if options.load_weights:
         snapshot = load_snapshot(options.load_weights)
         options = parse_options(argv, snapshot["options"], resume=options.resume)
-        if options.game is None:  # the ROM file it was trained with, while it is there; else its game's name
+        if options.game is None:  # the Gymnasium id or the ROM file (while it is there) it was trained with
             trained_with = snapshot["options"]["game"]
-            options.game = trained_with if trained_with and Path(trained_with).is_file() else snapshot["game"]
+            usable = trained_with and (options.environment == "gym" or Path(trained_with).is_file())
+            options.game = trained_with if usable else snapshot["game"]
         if options.resume and options.optimizer != snapshot["options"]["optimizer"]:
             raise UsageError(f"snapshot {options.load_weights} was trained with --optimizer "
                              f"{snapshot['options']['optimizer']}; a resumed run keeps it")
@@ -118,12 +128,25 @@ def screen_shape(options: argparse.Namespace) -> tuple[int, int]:
     return options.screen_height, options.screen_width
 
 
-def make_environment(options: argparse.Namespace, seed: int) -> ALEEnvironment:
+def make_environment(options: argparse.Namespace, seed: int) -> Environment:
+    if options.environment == "gym":
+        from gym_environment import GymEnvironment  # Gymnasium is imported only by those who use it
+
+        return GymEnvironment(
+            options.game,
+            frame_skip=options.frame_skip,
+            repeat_action_probability=options.repeat_action_probability,
+            minimal_action_set=options.minimal_action_set,
+            screen_shape=screen_shape(options),
+            terminal_on_life_loss=options.terminal_on_life_loss,
+            max_test_frames=options.max_test_frames,
+            seed=seed,
+        )
     return ALEEnvironment(
         options.game,
         frame_skip=options.frame_skip,
         frame_pool=options.frame_pool,
-        repeat_action_probability=options.repeat_action_probability,
+        repeat_action_probability=options.repeat_action_probability or 0.0,
         minimal_action_set=options.minimal_action_set,
         screen_shape=screen_shape(options),
         terminal_on_life_loss=options.terminal_on_life_loss,
@@ -150,7 +173,7 @@ def make_network(options: argparse.Namespace, num_actions: int, device: torch.de
     )
 
 
-def make_agent(options: argparse.Namespace, environment: ALEEnvironment, network: DeepQNetwork,
+def make_agent(options: argparse.Namespace, environment: Environment, network: DeepQNetwork,
                memory: ReplayMemory | None, statistics: Statistics, seed: np.random.SeedSequence) -> Agent:
     return Agent(
         environment, network, memory, statistics,
@@ -197,6 +220,10 @@ def check_options(options: argparse.Namespace) -> None:
                          f"({options.batch_size + options.history_length}), or learning never starts")
     if not (options.play_games or options.random_steps or options.train_steps or options.test_steps):
         raise UsageError("nothing to do: --random_steps, --train_steps, --test_steps and --play_games are all 0")
+    if options.protocol == "gym" and options.environment != "gym":
+        raise UsageError("--protocol gym evaluates on a Gymnasium id: add --environment gym, or use --protocol nature")
+    if options.results_folder and not options.play_games:
+        raise UsageError("--results_folder holds the games of an evaluation: give --protocol or --play_games too")
 
 
 def output_paths(options: argparse.Namespace, game: str) -> tuple[Path | None, str | None]:
@@ -208,6 +235,15 @@ def output_paths(options: argparse.Namespace, game: str) -> tuple[Path | None, s
     if prefix:
         ensure_writable_folder(Path(prefix).parent, "snapshots")
     return csv_path, prefix
+
+
+def evaluation_folder(options: argparse.Namespace, name: str) -> Path | None:
+    """``--results_folder`` with ``{game}`` and ``{protocol}`` filled in, checked for writing."""
+    if not options.results_folder:
+        return None
+    folder = Path(options.results_folder.replace("{game}", name).replace("{protocol}", options.protocol or "custom"))
+    ensure_writable_folder(folder, "evaluation results")
+    return folder
 
 
 def snapshot_path(prefix: str, epoch: int) -> Path:
@@ -276,7 +312,7 @@ def request_stop(agent: Agent) -> None:
 class PhaseRunner:
     """Runs the phases in order and writes what each one produces: CSV rows and snapshots."""
 
-    def __init__(self, options: argparse.Namespace, environment: ALEEnvironment, network: DeepQNetwork,
+    def __init__(self, options: argparse.Namespace, environment: Environment, network: DeepQNetwork,
                  memory: ReplayMemory | None, agent: Agent, statistics: Statistics, prefix: str | None) -> None:
         self.options = options
         self.environment = environment

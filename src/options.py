@@ -10,7 +10,19 @@ from environment import FRAME_POOLS
 # Options a snapshot supplies when loaded: what shapes the network and the game it plays.
 SNAPSHOT_GROUPS = ("environment", "replay memory", "network", "agent")
 # Never taken from a snapshot, even to resume: they describe this machine and this invocation.
-NEVER_FROM_SNAPSHOT = {"game", "load_weights", "resume", "backend", "device", "log_level", "progress"}
+NEVER_FROM_SNAPSHOT = {"game", "load_weights", "resume", "backend", "device", "log_level", "progress",
+                       "protocol", "results_folder"}
+# The settings each evaluation protocol fixes (options given on the command line still win).
+PROTOCOLS = {
+    # Mnih et al. 2015: 30 games, up to 30 no-ops at the start, epsilon 0.05, 5 minutes, no sticky actions.
+    "nature": {"play_games": 30, "random_starts": 30, "exploration_rate_test": 0.05, "max_test_frames": 18_000,
+               "repeat_action_probability": 0.0},
+    # Machado et al. 2018: sticky actions instead of no-ops, no life-loss terminals, games of up to 30 minutes.
+    "machado": {"play_games": 30, "random_starts": 0, "max_test_frames": 108_000,
+                "repeat_action_probability": 0.25, "terminal_on_life_loss": False},
+    # The original's test_gym.py: 100 games as the Gymnasium id defines them (its own frame limit).
+    "gym": {"play_games": 100, "max_test_frames": 0, "repeat_action_probability": None},
+}
 
 
 class OptionParser(argparse.ArgumentParser):
@@ -88,11 +100,16 @@ def build_parser(suppress_defaults: bool = False) -> tuple[OptionParser, dict[st
     add = group("environment")
     add("game", nargs="?", help="ROM file (roms/breakout.bin) or game name (breakout); "
         "optional when --load_weights names a snapshot, which knows its game")
-    add("--frame_skip", type=positive_int, default=4, help="How many frames to repeat each chosen action.")
+    add("--environment", choices=("ale", "gym"), default="ale",
+        help="ale: ale-py's own interface, the game a ROM file or name; gym: a Gymnasium id such as Breakout-v0, "
+             "ALE/Breakout-v5 or BreakoutNoFrameskip-v4, with the frame skip and sticky actions the id defines.")
+    add("--frame_skip", type=positive_int, default=4,
+        help="How many frames to repeat each chosen action (gym: only for ids that skip none themselves).")
     add("--frame_pool", choices=FRAME_POOLS, default="max",
         help="Combine the last two frames of a step by their maximum (Nature) or ALE's colour averaging (original simple_dqn).")
-    add("--repeat_action_probability", type=probability, default=0.0,
-        help="Sticky actions: probability that the emulator repeats the previous action on a frame (Machado et al. use 0.25).")
+    add("--repeat_action_probability", type=probability, default=None,
+        help="Sticky actions: probability that the emulator repeats the previous action on a frame (Machado et al. "
+             "use 0.25); when absent, 0 with ale (as Nature) and the id's own with gym.")
     add("--minimal_action_set", type=boolean, default=True, help="Use the game's minimal action set, not all 18 actions.")
     add("--screen_width", type=screen_width, default=84, help="Screen width after resize.")
     add("--screen_height", type=screen_height, default=84, help="Screen height after resize.")
@@ -140,7 +157,8 @@ def build_parser(suppress_defaults: bool = False) -> tuple[OptionParser, dict[st
     add("--train_steps", type=count, default=250_000, help="Training steps per epoch.")
     add("--test_steps", type=count, default=125_000, help="Test steps after each epoch.")
     add("--epochs", type=positive_int, default=200, help="Epochs to run (a resumed run counts the epochs it already has).")
-    add("--play_games", type=count, default=0, help="Play this many games with the test exploration rate, instead of training.")
+    add("--play_games", "--episodes", type=count, default=0,
+        help="Play this many games with the test exploration rate, instead of training.")
     add("--validation_size", type=positive_int, default=500,
         help="States drawn once from replay memory on which meanq (the average max Q-value) is measured.")
     add("--load_weights", default=None, help="Load this snapshot; it supplies the game and the environment, "
@@ -149,6 +167,14 @@ def build_parser(suppress_defaults: bool = False) -> tuple[OptionParser, dict[st
     add("--save_weights_prefix", default=None,
         help="Save a snapshot after each epoch to PREFIX_EPOCH.pkl; {game} is replaced by the game's name.")
     add("--csv_file", default=None, help="Write one row per phase to this CSV file; {game} is replaced by the game's name.")
+
+    add = group("evaluation")
+    add("--protocol", choices=tuple(PROTOCOLS), default=None,
+        help="Evaluate as a paper did: nature (30 games, up to 30 no-ops, epsilon 0.05, 18,000 frames, no sticky "
+             "actions), machado (sticky actions 0.25, no no-ops, 108,000 frames) or gym (100 games as the "
+             "Gymnasium id defines them); sets --play_games and the options it names, unless given.")
+    add("--results_folder", default=None, help="Write each played game (episodes.csv) and their summary "
+        "(summary.json) here; {game} is replaced by the game's name and {protocol} by the protocol's.")
 
     add = group("common")
     add("--random_seed", type=count, default=None, help="Seed for repeatable runs (on the CPU); a random one is drawn and logged when absent.")
@@ -159,14 +185,15 @@ def build_parser(suppress_defaults: bool = False) -> tuple[OptionParser, dict[st
 
 def parse_options(argv: Sequence[str] | None, snapshot_options: dict | None = None,
                   resume: bool = False) -> argparse.Namespace:
-    """Parse ``argv``; options it leaves out come from the snapshot where the snapshot may supply them."""
+    """Parse ``argv``; options it leaves out come from ``--protocol``, then from the snapshot where it may supply them."""
     parser, group_of = build_parser()
     options = parser.parse_args(argv)
-    if snapshot_options is None:
-        return options
     explicit = set(vars(build_parser(suppress_defaults=True)[0].parse_args(argv)))
-    for name, value in snapshot_options.items():
+    for name, value in (snapshot_options or {}).items():
         supplied = resume or group_of.get(name) in SNAPSHOT_GROUPS
         if name in group_of and supplied and name not in explicit and name not in NEVER_FROM_SNAPSHOT:
+            setattr(options, name, value)
+    for name, value in PROTOCOLS.get(options.protocol, {}).items():
+        if name not in explicit:
             setattr(options, name, value)
     return options

@@ -53,16 +53,19 @@ class Statistics:
         self.epoch, self.phase = epoch, phase
         self.steps = 0
         self.game_rewards: list[float] = []
+        self.game_frames: list[int] = []  # emulator frames each finished game lasted
         self.game_reward = 0.0
         self.updates = 0
         self.loss_sum = torch.zeros(())
         self.phase_start = time.perf_counter()
 
-    def on_step(self, reward: float, game_over: bool) -> None:
+    def on_step(self, reward: float, game_over: bool, game_frames: int = 0) -> None:
+        """``game_frames``: when the game is over, how many emulator frames it lasted."""
         self.steps += 1
         self.game_reward += reward
         if game_over:
             self.game_rewards.append(self.game_reward)
+            self.game_frames.append(game_frames)
             self.game_reward = 0.0
             self._bar.set_postfix(games=len(self.game_rewards), last_score=self.game_rewards[-1], refresh=False)
         self._bar.update()

@@ -1,0 +1,147 @@
+"""Atari games through Gymnasium ids (the ones ale-py registers), with the same interface as ALEEnvironment.
+
+An id decides its own frame skip and sticky actions: ``Breakout-v0`` skips 2 to 4
+frames at random with sticky actions 0.25, ``ALE/Breakout-v5`` skips 4 with sticky
+actions 0.25, ``BreakoutNoFrameskip-v4`` skips none.  Only when the id skips none
+do our own frame skip and max-pooling apply (Gymnasium's AtariPreprocessing does
+them exactly as ALEEnvironment does); otherwise each step's last frame is the screen.
+"""
+
+import difflib
+import logging
+import re
+import warnings
+
+import ale_py
+import cv2
+import gymnasium
+import numpy as np
+from ale_py import ALEInterface, LoggerMode
+from gymnasium.wrappers import AtariPreprocessing
+
+from errors import UsageError
+
+gymnasium.register_envs(ale_py)
+log = logging.getLogger(__name__)
+
+
+def safe_name(env_id: str) -> str:
+    """A file name from an id: 'ALE/Breakout-v5' -> 'ALE-Breakout-v5'."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "-", env_id)
+
+
+def atari_ids() -> list[str]:
+    return [env_id for env_id, spec in gymnasium.registry.items() if str(spec.entry_point).startswith("ale_py")]
+
+
+def check_atari_id(env_id: str) -> None:
+    known = atari_ids()
+    if env_id not in known:
+        close = difflib.get_close_matches(env_id, known, n=5, cutoff=0.6)
+        hint = f"did you mean {', '.join(close)}?" if close else "ids look like Breakout-v0, ALE/Breakout-v5, BreakoutNoFrameskip-v4"
+        raise UsageError(f"unknown Gymnasium Atari id '{env_id}': {hint}")
+
+
+class GymEnvironment:
+    """One Gymnasium Atari game; one call to ``act`` is one agent step.
+
+    In ``train`` mode a lost life (the environment's ``lives`` going down) ends the
+    episode for learning while the game goes on; in ``test`` mode only game over,
+    the id's own frame limit, or ``max_test_frames`` emulator frames end it.
+    """
+
+    def __init__(
+        self,
+        env_id: str,
+        *,
+        frame_skip: int = 4,
+        repeat_action_probability: float | None = None,
+        minimal_action_set: bool = True,
+        screen_shape: tuple[int, int] = (84, 84),
+        terminal_on_life_loss: bool = True,
+        max_test_frames: int = 18_000,
+        seed: int = 0,
+    ) -> None:
+        check_atari_id(env_id)
+        self.env_id = env_id
+        overrides = {} if repeat_action_probability is None else {"repeat_action_probability": repeat_action_probability}
+        ALEInterface.setLoggerMode(LoggerMode.Error)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # the v0 ids are old, but are what the original used
+            env = gymnasium.make(env_id, obs_type="grayscale", full_action_space=not minimal_action_set, **overrides)
+        self.game = env.spec.kwargs["game"]
+        self.name = safe_name(env_id)
+        self.screen_size = (screen_shape[1], screen_shape[0])  # OpenCV and Gymnasium take (width, height)
+        self.skips_frames_itself = env.unwrapped._frameskip != 1
+        if self.skips_frames_itself:
+            log.debug("%s skips frames itself (%s), so --frame_skip does not apply", env_id, env.unwrapped._frameskip)
+            self.env = env
+        else:
+            self.env = AtariPreprocessing(env, noop_max=0, frame_skip=frame_skip, screen_size=self.screen_size)
+        self.ale = env.unwrapped.ale
+        self.action_meanings = env.unwrapped.get_action_meanings()
+        self.terminal_on_life_loss = terminal_on_life_loss
+        self.max_test_frames = max_test_frames
+        self.mode = "train"
+        self._seed: int | None = seed
+        self._screen = np.zeros(screen_shape, dtype=np.uint8)
+        self._game_over = False
+        self._life_lost = False
+        self._lives = 0
+
+    def num_actions(self) -> int:
+        return len(self.action_meanings)
+
+    def action_names(self) -> list[str]:
+        return list(self.action_meanings)
+
+    def set_mode(self, mode: str) -> None:
+        """``train`` or ``test``: decides what ends an episode (see the class docstring)."""
+        if mode not in ("train", "test"):
+            raise ValueError(f"mode must be 'train' or 'test', not {mode!r}")
+        self.mode = mode
+
+    def new_game(self) -> None:
+        observation, info = self.env.reset(seed=self._seed)
+        self._seed = None  # seeded once; later games go on from the generator it set up
+        self._keep(observation)
+        self._lives = info["lives"]
+        self._game_over = self._life_lost = False
+
+    def restart(self) -> bool:
+        """Begin the next episode; True when that needed a new game (not just the next life)."""
+        if self.mode == "train" and self._life_lost and not self.is_game_over():
+            self._life_lost = False
+            return False
+        self.new_game()
+        return True
+
+    def act(self, action: int) -> float:
+        """One agent step; the summed, unclipped reward."""
+        observation, reward, terminated, truncated, info = self.env.step(action)
+        self._keep(observation)
+        self._game_over = terminated or truncated
+        self._life_lost = info["lives"] < self._lives
+        self._lives = info["lives"]
+        return float(reward)
+
+    def _keep(self, observation: np.ndarray) -> None:
+        if self.skips_frames_itself:
+            observation = cv2.resize(observation, self.screen_size, interpolation=cv2.INTER_AREA)
+        self._screen = observation
+
+    def get_screen(self) -> np.ndarray:
+        """uint8 (height, width): the preprocessed screen after the last step."""
+        return self._screen
+
+    def episode_frames(self) -> int:
+        """Emulator frames since the game began."""
+        return self.ale.getEpisodeFrameNumber()
+
+    def is_game_over(self) -> bool:
+        capped = self.mode == "test" and 0 < self.max_test_frames <= self.episode_frames()
+        return capped or self._game_over
+
+    def is_terminal(self) -> bool:
+        life_loss_ends = self.mode == "train" and self.terminal_on_life_loss and self._life_lost
+        return life_loss_ends or self.is_game_over()

@@ -1,0 +1,151 @@
+"""Gymnasium ids as a second backend, and evaluation under the papers' protocols."""
+
+import json
+import statistics
+
+import numpy as np
+import pytest
+
+from agent import Agent
+from conftest import TINY_RUN, assert_clear_error, run_main, run_script
+from environment import ALEEnvironment
+from gym_environment import GymEnvironment, safe_name
+from main import make_environment
+from options import parse_options
+from phase_statistics import read_csv_rows
+from scores import human_normalised
+
+
+@pytest.fixture(scope="module")
+def gym_run(tmp_path_factory):
+    """One tiny epoch of ALE/Breakout-v5 through Gymnasium, named after the id made safe."""
+    folder = tmp_path_factory.mktemp("gym")
+    result = run_main("ALE/Breakout-v5", "--environment", "gym", *TINY_RUN, "--epochs", "1", "--random_seed", "5",
+                      "--save_weights_prefix", str(folder / "{game}"), "--csv_file", str(folder / "{game}.csv"))
+    assert result.returncode == 0, result.stderr
+    return folder
+
+
+def test_a_short_training_run_on_a_gymnasium_id_writes_a_snapshot_and_a_csv(gym_run):
+    assert (gym_run / "ALE-Breakout-v5_1.pkl").is_file()
+    rows = read_csv_rows(gym_run / "ALE-Breakout-v5.csv")
+    assert [row["phase"] for row in rows] == ["random", "train", "test"]
+    assert int(rows[1]["weight_updates"]) == 100
+
+
+def test_ids_become_safe_file_names():
+    assert safe_name("ALE/Breakout-v5") == "ALE-Breakout-v5"
+    assert safe_name("Breakout-v0") == "Breakout-v0"
+
+
+def test_a_noframeskip_id_gets_the_same_screens_and_rewards_as_the_ale_backend():
+    """Our frame skip and max-pooling apply to NoFrameskip ids; Breakout without sticky actions is deterministic.
+
+    Only the screen of game over itself may differ (no state is made of it).
+    """
+    gym, ale = GymEnvironment("BreakoutNoFrameskip-v4", seed=1), ALEEnvironment("breakout", seed=2)
+    gym.new_game()
+    ale.new_game()
+    steps = 0
+    for action in np.random.default_rng(0).integers(0, 4, 1000):
+        assert gym.act(int(action)) == ale.act(int(action))
+        assert gym.is_terminal() == ale.is_terminal() and gym.is_game_over() == ale.is_game_over()
+        if gym.is_game_over():
+            break
+        np.testing.assert_array_equal(gym.get_screen(), ale.get_screen())
+        steps += 1
+        if gym.is_terminal():
+            assert gym.restart() == ale.restart()
+    assert gym.is_game_over() and steps > 100
+
+
+def test_an_id_that_skips_frames_itself_keeps_its_frame_skip_and_sticky_actions():
+    env = GymEnvironment("ALE/Breakout-v5", frame_skip=2)
+    assert env.skips_frames_itself
+    assert env.ale.getFloat("repeat_action_probability") == pytest.approx(0.25)
+    env.new_game()
+    env.act(0)
+    assert env.episode_frames() == 4
+    assert env.get_screen().shape == (84, 84)
+
+
+def test_losing_a_life_on_a_gymnasium_id_ends_the_episode_in_train_mode_only():
+    for mode in ("train", "test"):
+        env = GymEnvironment("BreakoutNoFrameskip-v4")
+        env.set_mode(mode)
+        env.new_game()
+        terminals = []
+        while env.ale.lives() == 5:
+            env.act(1 if len(terminals) % 10 == 0 else 2)
+            terminals.append(env.is_terminal())
+        assert terminals[-1] == (mode == "train") and not any(terminals[:-1])
+        assert not env.is_game_over()
+
+
+def test_an_unknown_id_is_answered_with_the_closest_ones():
+    assert_clear_error(run_main("Breakot-v0", "--environment", "gym", "--play_games", "1"),
+                       "unknown Gymnasium Atari id 'Breakot-v0'", "Breakout-v0")
+
+
+@pytest.mark.parametrize("environment, game", [("ale", "breakout"), ("gym", "ALE/Breakout-v5")])
+def test_the_protocols_reach_the_environment(environment, game):
+    nature = parse_options([game, "--environment", environment, "--protocol", "nature"])
+    assert (nature.play_games, nature.random_starts, nature.exploration_rate_test, nature.max_test_frames) == (
+        30, 30, 0.05, 18_000)
+    assert make_environment(nature, seed=0).ale.getFloat("repeat_action_probability") == 0
+    machado = parse_options([game, "--environment", environment, "--protocol", "machado", "--episodes", "5"])
+    assert (machado.play_games, machado.random_starts, machado.max_test_frames, machado.terminal_on_life_loss) == (
+        5, 0, 108_000, False)
+    assert make_environment(machado, seed=0).ale.getFloat("repeat_action_probability") == pytest.approx(0.25)
+
+
+@pytest.mark.parametrize("environment, game", [("ale", "breakout"), ("gym", "ALE/Breakout-v5")])
+def test_nature_games_start_with_0_to_30_no_ops(environment, game):
+    """Counted in frames: what the emulator played before the agent's first choice."""
+    options = parse_options([game, "--environment", environment, "--protocol", "nature"])
+    env = make_environment(options, seed=0)
+    agent = Agent(env, network=None, memory=None, statistics=None, random_starts=options.random_starts, seed=1)
+    no_ops = []
+    for _ in range(60):
+        agent._start_episode(new_game=True)
+        no_ops.append(env.episode_frames() / 4)
+    assert all(count in range(31) for count in no_ops)
+    assert len(set(no_ops)) > 10
+
+
+def test_an_evaluation_stops_each_game_at_the_frame_cap(tmp_path):
+    result = run_main("breakout", "--protocol", "nature", "--episodes", "4", "--max_test_frames", "400",
+                      "--random_seed", "2", "--results_folder", str(tmp_path), "--progress", "false")
+    assert result.returncode == 0, result.stderr
+    frames = [int(row["frames"]) for row in read_csv_rows(tmp_path / "episodes.csv")]
+    assert frames == [400] * 4  # no game of Breakout can lose all five lives in 400 frames
+
+
+def test_test_gym_sh_writes_a_row_per_game_and_a_summary_of_them(gym_run, tmp_path):
+    result = run_script("test_gym.sh", str(gym_run / "ALE-Breakout-v5_1.pkl"), "--episodes", "3",
+                        "--max_test_frames", "600", "--results_folder", str(tmp_path), "--progress", "false")
+    assert result.returncode == 0, result.stderr
+    rows = read_csv_rows(tmp_path / "episodes.csv")
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    returns = [float(row["return"]) for row in rows]
+    assert len(rows) == summary["episodes"] == 3
+    assert summary["mean"] == pytest.approx(statistics.fmean(returns))
+    assert summary["min"] == min(returns) and summary["max"] == max(returns)
+    assert summary["protocol"] == "gym" and summary["environment"] == "gym ALE/Breakout-v5"
+    assert set(summary["versions"]) >= {"ale-py", "gymnasium"}
+    assert "human-normalised" in result.stdout
+
+
+def test_a_snapshot_of_another_game_is_refused_on_a_gymnasium_id(gym_run):
+    assert_clear_error(run_main("Pong-v0", "--load_weights", str(gym_run / "ALE-Breakout-v5_1.pkl"), "--episodes", "1"),
+                       "trained on breakout, not pong")
+
+
+def test_the_human_normalised_score_is_the_papers_formula():
+    breakout = human_normalised("breakout", 401.2)
+    assert breakout.percent == pytest.approx(100 * (401.2 - 1.7) / (31.8 - 1.7))  # 1327%, as Nature reports
+    assert breakout.table == "nature"
+    skiing = human_normalised("skiing", -5000)  # not in Nature's table: the 57-game one
+    assert skiing.table == "atari57"
+    assert skiing.percent == pytest.approx(100 * (-5000 + 17098.1) / (-4336.9 + 17098.1))
+    assert human_normalised("not_a_game", 1.0) is None
