@@ -4,7 +4,7 @@ import difflib
 import re
 import warnings
 from pathlib import Path
-from typing import Protocol
+from abc import ABC, abstractmethod
 
 import cv2
 import numpy as np
@@ -54,31 +54,75 @@ def _supported_game(path: Path) -> str:
     return name
 
 
-class Environment(Protocol):
-    """What the agent needs of a game, whichever backend runs it (ALE here, or Gymnasium)."""
+class Environment(ABC):
+    """One Atari game, whichever backend runs it; one call to ``act`` is one agent step.
+
+    What ends an episode is the same for both backends: in ``train`` mode a lost life
+    ends it for learning while the game goes on; in ``test`` mode only game over, or
+    ``max_test_frames`` emulator frames, end it.
+    """
 
     game: str  # ale-py's name of the game: 'breakout'
     name: str  # what output files are named after: the game, or a Gymnasium id made safe for paths
 
+    def __init__(self, terminal_on_life_loss: bool, max_test_frames: int) -> None:
+        self.terminal_on_life_loss = terminal_on_life_loss
+        self.max_test_frames = max_test_frames
+        self.mode = "train"
+        self._life_lost = False  # by the last step; set by act, cleared by new_game and restart
+
+    @abstractmethod
     def num_actions(self) -> int: ...
+
+    @abstractmethod
     def action_names(self) -> list[str]: ...
-    def set_mode(self, mode: str) -> None: ...
+
+    @abstractmethod
     def new_game(self) -> None: ...
-    def restart(self) -> bool: ...
-    def act(self, action: int) -> float: ...
-    def get_screen(self) -> np.ndarray: ...
-    def episode_frames(self) -> int: ...
-    def is_game_over(self) -> bool: ...
-    def is_terminal(self) -> bool: ...
+
+    @abstractmethod
+    def act(self, action: int) -> float:
+        """One agent step; the summed, unclipped reward."""
+
+    @abstractmethod
+    def get_screen(self) -> np.ndarray:
+        """uint8 (height, width): the preprocessed screen after the last step."""
+
+    @abstractmethod
+    def episode_frames(self) -> int:
+        """Emulator frames since the game began."""
+
+    @abstractmethod
+    def _emulator_game_over(self) -> bool: ...
+
+    def set_mode(self, mode: str) -> None:
+        """``train`` or ``test``: decides what ends an episode (see the class docstring)."""
+        if mode not in ("train", "test"):
+            raise ValueError(f"mode must be 'train' or 'test', not {mode!r}")
+        self.mode = mode
+
+    def restart(self) -> bool:
+        """Begin the next episode; True when that needed a new game (not just the next life)."""
+        if self.mode == "train" and self._life_lost and not self.is_game_over():
+            self._life_lost = False
+            return False
+        self.new_game()
+        return True
+
+    def is_game_over(self) -> bool:
+        capped = self.mode == "test" and 0 < self.max_test_frames <= self.episode_frames()
+        return capped or self._emulator_game_over()
+
+    def is_terminal(self) -> bool:
+        life_loss_ends = self.mode == "train" and self.terminal_on_life_loss and self._life_lost
+        return life_loss_ends or self.is_game_over()
 
 
-class ALEEnvironment:
-    """One Atari game; one call to ``act`` is one agent step of ``frame_skip`` frames.
+class ALEEnvironment(Environment):
+    """A game through ale-py's own interface; a step is ``frame_skip`` frames.
 
     The screen after a step is the pixel-wise maximum of its last two frames (sprites
     that flicker between frames stay visible), in luminance, resized to the screen shape.
-    In ``train`` mode a lost life ends the episode for learning while the game goes on;
-    in ``test`` mode only game over, or ``max_test_frames`` emulator frames, end it.
     """
 
     def __init__(
@@ -94,6 +138,7 @@ class ALEEnvironment:
         max_test_frames: int = 18_000,
         seed: int = 0,
     ) -> None:
+        super().__init__(terminal_on_life_loss, max_test_frames)
         self.rom_path, self.game = resolve_rom(rom)
         self.name = self.game
         ALEInterface.setLoggerMode(LoggerMode.Error)
@@ -107,12 +152,8 @@ class ALEEnvironment:
         self.frame_skip = frame_skip
         self.pool_frames = frame_pool == "max"
         self.screen_size = (screen_shape[1], screen_shape[0])  # OpenCV takes (width, height)
-        self.terminal_on_life_loss = terminal_on_life_loss
-        self.max_test_frames = max_test_frames
-        self.mode = "train"
         height, width = self.ale.getScreenDims()
         self._frames = np.zeros((2, height, width), dtype=np.uint8)
-        self._life_lost = False
 
     def num_actions(self) -> int:
         return len(self.action_set)
@@ -120,25 +161,11 @@ class ALEEnvironment:
     def action_names(self) -> list[str]:
         return [action.name for action in self.action_set]
 
-    def set_mode(self, mode: str) -> None:
-        """``train`` or ``test``: decides what ends an episode (see the class docstring)."""
-        if mode not in ("train", "test"):
-            raise ValueError(f"mode must be 'train' or 'test', not {mode!r}")
-        self.mode = mode
-
     def new_game(self) -> None:
         self.ale.reset_game()
         self._life_lost = False
         self.ale.getScreenGrayscale(self._frames[0])
         self._frames[1] = self._frames[0]
-
-    def restart(self) -> bool:
-        """Begin the next episode; True when that needed a new game (not just the next life)."""
-        if self.mode == "train" and self._life_lost and not self.is_game_over():
-            self._life_lost = False
-            return False
-        self.new_game()
-        return True
 
     def act(self, action: int) -> float:
         """Repeat the action for ``frame_skip`` frames; the summed, unclipped reward."""
@@ -160,18 +187,11 @@ class ALEEnvironment:
         return float(reward)
 
     def get_screen(self) -> np.ndarray:
-        """uint8 (height, width): the preprocessed screen after the last step."""
         screen = np.maximum(self._frames[0], self._frames[1]) if self.pool_frames else self._frames[0]
         return cv2.resize(screen, self.screen_size, interpolation=cv2.INTER_AREA)
 
     def episode_frames(self) -> int:
-        """Emulator frames since the game began."""
         return self.ale.getEpisodeFrameNumber()
 
-    def is_game_over(self) -> bool:
-        capped = self.mode == "test" and 0 < self.max_test_frames <= self.episode_frames()
-        return capped or self.ale.game_over()
-
-    def is_terminal(self) -> bool:
-        life_loss_ends = self.mode == "train" and self.terminal_on_life_loss and self._life_lost
-        return life_loss_ends or self.is_game_over()
+    def _emulator_game_over(self) -> bool:
+        return self.ale.game_over()

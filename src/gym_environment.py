@@ -19,6 +19,7 @@ import numpy as np
 from ale_py import ALEInterface, LoggerMode
 from gymnasium.wrappers import AtariPreprocessing
 
+from environment import Environment
 from errors import UsageError
 
 gymnasium.register_envs(ale_py)
@@ -42,12 +43,10 @@ def check_atari_id(env_id: str) -> None:
         raise UsageError(f"unknown Gymnasium Atari id '{env_id}': {hint}")
 
 
-class GymEnvironment:
-    """One Gymnasium Atari game; one call to ``act`` is one agent step.
+class GymEnvironment(Environment):
+    """A game through a Gymnasium id; a lost life is the environment's ``lives`` going down.
 
-    In ``train`` mode a lost life (the environment's ``lives`` going down) ends the
-    episode for learning while the game goes on; in ``test`` mode only game over,
-    the id's own frame limit, or ``max_test_frames`` emulator frames end it.
+    Its game is also over at the id's own frame limit (108,000 frames for ale-py's ids).
     """
 
     def __init__(
@@ -62,6 +61,7 @@ class GymEnvironment:
         max_test_frames: int = 18_000,
         seed: int = 0,
     ) -> None:
+        super().__init__(terminal_on_life_loss, max_test_frames)
         check_atari_id(env_id)
         self.env_id = env_id
         overrides = {} if repeat_action_probability is None else {"repeat_action_probability": repeat_action_probability}
@@ -72,21 +72,18 @@ class GymEnvironment:
         self.game = env.spec.kwargs["game"]
         self.name = safe_name(env_id)
         self.screen_size = (screen_shape[1], screen_shape[0])  # OpenCV and Gymnasium take (width, height)
-        self.skips_frames_itself = env.unwrapped._frameskip != 1
+        frameskip = env.spec.kwargs["frameskip"]
+        self.skips_frames_itself = frameskip != 1
         if self.skips_frames_itself:
-            log.debug("%s skips frames itself (%s), so --frame_skip does not apply", env_id, env.unwrapped._frameskip)
+            log.debug("%s skips frames itself (%s), so --frame_skip does not apply", env_id, frameskip)
             self.env = env
         else:
             self.env = AtariPreprocessing(env, noop_max=0, frame_skip=frame_skip, screen_size=self.screen_size)
         self.ale = env.unwrapped.ale
         self.action_meanings = env.unwrapped.get_action_meanings()
-        self.terminal_on_life_loss = terminal_on_life_loss
-        self.max_test_frames = max_test_frames
-        self.mode = "train"
         self._seed: int | None = seed
         self._screen = np.zeros(screen_shape, dtype=np.uint8)
         self._game_over = False
-        self._life_lost = False
         self._lives = 0
 
     def num_actions(self) -> int:
@@ -95,12 +92,6 @@ class GymEnvironment:
     def action_names(self) -> list[str]:
         return list(self.action_meanings)
 
-    def set_mode(self, mode: str) -> None:
-        """``train`` or ``test``: decides what ends an episode (see the class docstring)."""
-        if mode not in ("train", "test"):
-            raise ValueError(f"mode must be 'train' or 'test', not {mode!r}")
-        self.mode = mode
-
     def new_game(self) -> None:
         observation, info = self.env.reset(seed=self._seed)
         self._seed = None  # seeded once; later games go on from the generator it set up
@@ -108,16 +99,7 @@ class GymEnvironment:
         self._lives = info["lives"]
         self._game_over = self._life_lost = False
 
-    def restart(self) -> bool:
-        """Begin the next episode; True when that needed a new game (not just the next life)."""
-        if self.mode == "train" and self._life_lost and not self.is_game_over():
-            self._life_lost = False
-            return False
-        self.new_game()
-        return True
-
     def act(self, action: int) -> float:
-        """One agent step; the summed, unclipped reward."""
         observation, reward, terminated, truncated, info = self.env.step(action)
         self._keep(observation)
         self._game_over = terminated or truncated
@@ -131,17 +113,10 @@ class GymEnvironment:
         self._screen = observation
 
     def get_screen(self) -> np.ndarray:
-        """uint8 (height, width): the preprocessed screen after the last step."""
         return self._screen
 
     def episode_frames(self) -> int:
-        """Emulator frames since the game began."""
         return self.ale.getEpisodeFrameNumber()
 
-    def is_game_over(self) -> bool:
-        capped = self.mode == "test" and 0 < self.max_test_frames <= self.episode_frames()
-        return capped or self._game_over
-
-    def is_terminal(self) -> bool:
-        life_loss_ends = self.mode == "train" and self.terminal_on_life_loss and self._life_lost
-        return life_loss_ends or self.is_game_over()
+    def _emulator_game_over(self) -> bool:
+        return self._game_over
