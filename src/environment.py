@@ -64,6 +64,8 @@ class Environment(ABC):
 
     game: str  # ale-py's name of the game: 'breakout'
     name: str  # what output files are named after: the game, or a Gymnasium id made safe for paths
+    frame_skip: int | list[int]  # frames per agent step, or those a Gymnasium id draws from
+    skips_frames_itself = False  # a Gymnasium id with its own frame skip, and no max-pooling
 
     def __init__(self, terminal_on_life_loss: bool, max_test_frames: int) -> None:
         self.terminal_on_life_loss = terminal_on_life_loss

@@ -16,12 +16,16 @@ EPISODE_COLUMNS = ("episode", "return", "frames")
 
 
 def write_evaluation(folder: Path, rewards: list[float], frames: list[int], *, game: str, environment: str,
-                     protocol: str | None, snapshot: str | None, seed: int) -> dict:
-    """``episodes.csv`` and ``summary.json`` in ``folder``, each written atomically; the summary."""
+                     protocol: str | None, settings: dict, snapshot: str | None, seed: int) -> dict:
+    """``episodes.csv`` and ``summary.json`` in ``folder``, each written atomically; the summary.
+
+    ``std`` is the standard deviation of the games played (numpy's default, as papers report it).
+    """
     summary = {
         "game": game,
         "environment": environment,
-        "protocol": protocol or "as the options give it",
+        "protocol": protocol or "none",
+        "settings": settings,
         "snapshot": snapshot,
         "random_seed": seed,
         "episodes": len(rewards),
@@ -40,7 +44,7 @@ def write_evaluation(folder: Path, rewards: list[float], frames: list[int], *, g
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(EPISODE_COLUMNS)
-    writer.writerows((episode, f"{reward:g}", frame) for episode, (reward, frame) in enumerate(zip(rewards, frames), 1))
+    writer.writerows((episode, f"{reward:.12g}", frame) for episode, (reward, frame) in enumerate(zip(rewards, frames), 1))
     write_atomically(folder / "episodes.csv", lambda file: file.write(text.getvalue().encode()))
     write_atomically(folder / "summary.json", lambda file: file.write(json.dumps(summary, indent=2).encode() + b"\n"))
     return summary
@@ -50,8 +54,10 @@ def summary_line(summary: dict) -> str:
     line = (f"{summary['game']} ({summary['environment']}, protocol {summary['protocol']}): {summary['episodes']} "
             f"games, mean {summary['mean']:.1f} ± {summary['std']:.1f} (min {summary['min']:g}, max {summary['max']:g})")
     if "human_normalised_percent" in summary:
-        line += (f", human-normalised {summary['human_normalised_percent']:.0f}% "
+        line += (f", human-normalised {round(summary['human_normalised_percent']):d}% "
                  f"({summary['normalised_with']['table']})")
+    else:
+        line += " (no human score is known for this game)"
     if summary.get("paper_dqn") is not None:
         line += f"; the paper's DQN: {summary['paper_dqn']:g}"
     return line

@@ -36,7 +36,14 @@ def atari_ids() -> list[str]:
 
 
 def check_atari_id(env_id: str) -> None:
+    """Refuse an id ale-py does not register, naming ids that it does."""
     known = atari_ids()
+    if env_id in ale_py.roms.get_all_rom_ids():
+        title = "".join(part.capitalize() for part in env_id.split("_"))
+        raise UsageError(f"'{env_id}' is a game, not a Gymnasium id: give an id such as {title}-v0, "
+                         f"ALE/{title}-v5 or {title}NoFrameskip-v4")
+    if "-ram" in env_id:
+        raise UsageError(f"'{env_id}' observes the console's RAM; the network plays from screens: drop '-ram'")
     if env_id not in known:
         close = difflib.get_close_matches(env_id, known, n=5, cutoff=0.6)
         hint = f"did you mean {', '.join(close)}?" if close else "ids look like Breakout-v0, ALE/Breakout-v5, BreakoutNoFrameskip-v4"
@@ -54,6 +61,7 @@ class GymEnvironment(Environment):
         env_id: str,
         *,
         frame_skip: int = 4,
+        frame_pool: str = "max",
         repeat_action_probability: float | None = None,
         minimal_action_set: bool = True,
         screen_shape: tuple[int, int] = (84, 84),
@@ -63,6 +71,9 @@ class GymEnvironment(Environment):
     ) -> None:
         super().__init__(terminal_on_life_loss, max_test_frames)
         check_atari_id(env_id)
+        if frame_pool != "max":
+            raise UsageError(f"--frame_pool {frame_pool} is ALE's colour averaging, which Gymnasium ids do not offer: "
+                             "use --environment ale")
         self.env_id = env_id
         overrides = {} if repeat_action_probability is None else {"repeat_action_probability": repeat_action_probability}
         ALEInterface.setLoggerMode(LoggerMode.Error)
@@ -75,9 +86,12 @@ class GymEnvironment(Environment):
         frameskip = env.spec.kwargs["frameskip"]
         self.skips_frames_itself = frameskip != 1
         if self.skips_frames_itself:
-            log.debug("%s skips frames itself (%s), so --frame_skip does not apply", env_id, frameskip)
+            if frame_skip != 4:
+                log.warning("--frame_skip %d does not apply: %s skips %s frames itself", frame_skip, env_id, frameskip)
+            self.frame_skip = list(range(*frameskip)) if isinstance(frameskip, tuple) else frameskip
             self.env = env
         else:
+            self.frame_skip = frame_skip
             self.env = AtariPreprocessing(env, noop_max=0, frame_skip=frame_skip, screen_size=self.screen_size)
         self.ale = env.unwrapped.ale
         self.action_meanings = env.unwrapped.get_action_meanings()

@@ -53,6 +53,9 @@ def run(argv: Sequence[str] | None) -> int:
         check_compatible(snapshot, options.load_weights, environment.game, environment.action_names(), vars(options))
     csv_path, prefix = output_paths(options, environment.name)
     results_folder = evaluation_folder(options, environment.name)
+    if options.protocol in ("nature", "machado") and environment.skips_frames_itself:
+        log.warning("%s skips frames itself without max-pooling, which the %s protocol does not: evaluate on "
+                    "its NoFrameskip id for the paper's preprocessing", options.game, options.protocol)
     training = not options.play_games and (options.random_steps > 0 or options.train_steps > 0)
     start_epoch = snapshot["epoch"] if options.resume else 0
     if options.resume:
@@ -87,7 +90,8 @@ def run(argv: Sequence[str] | None) -> int:
         if results_folder and not agent.stop_requested:
             summary = write_evaluation(results_folder, statistics.game_rewards, statistics.game_frames,
                                        game=environment.game, environment=f"{options.environment} {options.game}",
-                                       protocol=options.protocol, snapshot=options.load_weights, seed=seed)
+                                       protocol=options.protocol, settings=evaluation_settings(options, environment),
+                                       snapshot=options.load_weights, seed=seed)
             print(evaluation_summary_line(summary))
             log.info("wrote %s and %s", results_folder / "episodes.csv", results_folder / "summary.json")
     elif training:
@@ -135,6 +139,7 @@ def make_environment(options: argparse.Namespace, seed: int) -> Environment:
         return GymEnvironment(
             options.game,
             frame_skip=options.frame_skip,
+            frame_pool=options.frame_pool,
             repeat_action_probability=options.repeat_action_probability,
             minimal_action_set=options.minimal_action_set,
             screen_shape=screen_shape(options),
@@ -221,9 +226,12 @@ def check_options(options: argparse.Namespace) -> None:
     if not (options.play_games or options.random_steps or options.train_steps or options.test_steps):
         raise UsageError("nothing to do: --random_steps, --train_steps, --test_steps and --play_games are all 0")
     if options.protocol == "gym" and options.environment != "gym":
-        raise UsageError("--protocol gym evaluates on a Gymnasium id: add --environment gym, or use --protocol nature")
-    if options.results_folder and not options.play_games:
-        raise UsageError("--results_folder holds the games of an evaluation: give --protocol or --play_games too")
+        raise UsageError("--protocol gym evaluates on a Gymnasium id: add --environment gym and an id such as "
+                         "Breakout-v0, or use --protocol nature")
+    if (options.protocol or options.results_folder) and not options.load_weights:
+        raise UsageError("an evaluation plays a snapshot: give --load_weights SNAPSHOT (or use evaluate.sh SNAPSHOT)")
+    if (options.protocol or options.results_folder) and not options.play_games:
+        raise UsageError("an evaluation plays whole games: give --episodes 1 or more")
 
 
 def output_paths(options: argparse.Namespace, game: str) -> tuple[Path | None, str | None]:
@@ -235,6 +243,18 @@ def output_paths(options: argparse.Namespace, game: str) -> tuple[Path | None, s
     if prefix:
         ensure_writable_folder(Path(prefix).parent, "snapshots")
     return csv_path, prefix
+
+
+def evaluation_settings(options: argparse.Namespace, environment: Environment) -> dict:
+    """What the games were played with, as the emulator has it: a protocol's own values or what overrode them."""
+    return {
+        "no_op_starts_up_to": options.random_starts,
+        "exploration_rate": options.exploration_rate_test,
+        "max_frames_per_game": options.max_test_frames or None,
+        "sticky_actions": round(environment.ale.getFloat("repeat_action_probability"), 6),
+        "frame_skip": environment.frame_skip,
+        "life_loss_ends_episode": False,  # in evaluation, as in every test phase
+    }
 
 
 def evaluation_folder(options: argparse.Namespace, name: str) -> Path | None:
@@ -418,6 +438,9 @@ class PhaseRunner:
         log.info("saved %s", path)
 
     def interrupted_message(self) -> str:
+        if self.phase == "play":
+            return (f"stopped after {len(self.statistics.game_rewards)} of {self.options.play_games} games; "
+                    "nothing was written")
         where = f"stopped during {'epoch ' + str(self.epoch) + ' ' if self.epoch else ''}{self.phase}"
         if self.last_snapshot:
             return f"{where}; continue from the last snapshot with ./resume.sh {self.last_snapshot}"

@@ -98,8 +98,8 @@ def build_parser(suppress_defaults: bool = False) -> tuple[OptionParser, dict[st
         return add
 
     add = group("environment")
-    add("game", nargs="?", help="ROM file (roms/breakout.bin) or game name (breakout); "
-        "optional when --load_weights names a snapshot, which knows its game")
+    add("game", nargs="?", help="ROM file (roms/breakout.bin) or game name (breakout), or with --environment gym "
+        "a Gymnasium id (Breakout-v0); optional when --load_weights names a snapshot, which knows its game")
     add("--environment", choices=("ale", "gym"), default="ale",
         help="ale: ale-py's own interface, the game a ROM file or name; gym: a Gymnasium id such as Breakout-v0, "
              "ALE/Breakout-v5 or BreakoutNoFrameskip-v4, with the frame skip and sticky actions the id defines.")

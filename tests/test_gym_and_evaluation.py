@@ -61,12 +61,21 @@ def test_a_noframeskip_id_gets_the_same_screens_and_rewards_as_the_ale_backend()
 
 def test_an_id_that_skips_frames_itself_keeps_its_frame_skip_and_sticky_actions():
     env = GymEnvironment("ALE/Breakout-v5", frame_skip=2)
-    assert env.skips_frames_itself
+    assert env.skips_frames_itself and env.frame_skip == 4
     assert env.ale.getFloat("repeat_action_probability") == pytest.approx(0.25)
     env.new_game()
     env.act(0)
     assert env.episode_frames() == 4
     assert env.get_screen().shape == (84, 84)
+    v0 = GymEnvironment("Breakout-v0", seed=3)
+    assert v0.frame_skip == [2, 3, 4]
+    v0.new_game()
+    skips = set()
+    for _ in range(40):
+        before = v0.episode_frames()
+        v0.act(0)
+        skips.add(v0.episode_frames() - before)
+    assert skips == {2, 3, 4}
 
 
 def test_losing_a_life_on_a_gymnasium_id_ends_the_episode_in_train_mode_only():
@@ -85,6 +94,14 @@ def test_losing_a_life_on_a_gymnasium_id_ends_the_episode_in_train_mode_only():
 def test_an_unknown_id_is_answered_with_the_closest_ones():
     assert_clear_error(run_main("Breakot-v0", "--environment", "gym", "--play_games", "1"),
                        "unknown Gymnasium Atari id 'Breakot-v0'", "Breakout-v0")
+    assert_clear_error(run_main("space_invaders", "--environment", "gym", "--play_games", "1"),
+                       "is a game, not a Gymnasium id", "SpaceInvaders-v0")
+
+
+def test_an_evaluation_needs_a_snapshot_and_games(trained_run):
+    assert_clear_error(run_main("breakout", "--protocol", "nature"), "give --load_weights")
+    assert_clear_error(run_script("evaluate.sh", str(trained_run / "breakout_2.pkl"), "--episodes", "0"),
+                       "give --episodes 1 or more")
 
 
 @pytest.mark.parametrize("environment, game", [("ale", "breakout"), ("gym", "ALE/Breakout-v5")])
@@ -113,12 +130,34 @@ def test_nature_games_start_with_0_to_30_no_ops(environment, game):
     assert len(set(no_ops)) > 10
 
 
-def test_an_evaluation_stops_each_game_at_the_frame_cap(tmp_path):
-    result = run_main("breakout", "--protocol", "nature", "--episodes", "4", "--max_test_frames", "400",
-                      "--random_seed", "2", "--results_folder", str(tmp_path), "--progress", "false")
+def evaluate(snapshot, folder, *options):
+    result = run_script("evaluate.sh", str(snapshot), "--episodes", "3", "--max_test_frames", "400",
+                        "--results_folder", str(folder), "--progress", "false", *options)
     assert result.returncode == 0, result.stderr
-    frames = [int(row["frames"]) for row in read_csv_rows(tmp_path / "episodes.csv")]
-    assert frames == [400] * 4  # no game of Breakout can lose all five lives in 400 frames
+    return read_csv_rows(folder / "episodes.csv"), json.loads((folder / "summary.json").read_text())
+
+
+def test_evaluate_sh_follows_the_nature_protocol_and_stops_each_game_at_the_frame_cap(trained_run, tmp_path):
+    rows, summary = evaluate(trained_run / "breakout_2.pkl", tmp_path, "--random_seed", "2")
+    assert [int(row["frames"]) for row in rows] == [400] * 3  # Breakout cannot lose all five lives in 400 frames
+    assert summary["protocol"] == "nature"
+    assert summary["settings"] == {"no_op_starts_up_to": 30, "exploration_rate": 0.05, "max_frames_per_game": 400,
+                                   "sticky_actions": 0.0, "frame_skip": 4, "life_loss_ends_episode": False}
+
+
+def test_the_same_seed_gives_the_same_evaluation(trained_run, tmp_path):
+    options = ("--protocol", "machado", "--max_test_frames", "2000", "--random_seed", "9")
+    first = evaluate(trained_run / "breakout_2.pkl", tmp_path / "a", *options)[0]
+    assert evaluate(trained_run / "breakout_2.pkl", tmp_path / "b", *options)[0] == first
+
+
+def test_a_protocol_overrides_what_the_snapshot_was_trained_with():
+    options = parse_options(["--protocol", "nature"], snapshot_options={"repeat_action_probability": 0.25,
+                                                                       "random_starts": 5, "game": "breakout"})
+    assert (options.repeat_action_probability, options.random_starts) == (0.0, 30)
+    explicit = parse_options(["--protocol", "nature", "--repeat_action_probability", "0.1"],
+                             snapshot_options={"repeat_action_probability": 0.25})
+    assert explicit.repeat_action_probability == 0.1
 
 
 def test_test_gym_sh_writes_a_row_per_game_and_a_summary_of_them(gym_run, tmp_path):
