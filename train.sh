@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Train on a game: ./train.sh GAME [LABEL] [options]
-#   GAME: a ROM file (roms/breakout.bin) or a game name (breakout); LABEL keeps a run's files apart.
+#   GAME: a ROM file (roms/breakout.bin), a game name (breakout), or with --environment gym a Gymnasium id
+#   (Breakout-v0); LABEL keeps a run's files apart.
 # Snapshots go to snapshots/<game>[_LABEL]_<epoch>.pkl, statistics to results/<game>[_LABEL].csv.
 set -euo pipefail
 source "$(dirname "$0")/src/venv.sh"
