@@ -4,11 +4,8 @@
 #   machado: sticky actions 0.25, no no-ops, at most 108,000 frames.
 # Prints mean, std, min, max and the human-normalised score; writes results/<game>/<protocol>/episodes.csv and summary.json.
 set -euo pipefail
-source "$(dirname "$0")/src/venv.sh"
 usage="usage: ./evaluate.sh SNAPSHOT [--protocol nature|machado] [--episodes N] [options]"
-if [[ $# -ge 1 && ( "$1" == "-h" || "$1" == "--help" ) ]]; then echo "$usage"; exit 0; fi
-if [[ $# -eq 0 || "$1" == -* ]]; then echo "$usage" >&2; exit 2; fi
-snapshot="$1"; shift
+source "$(dirname "$0")/src/snapshot_script.sh"
 protocol=(--protocol nature)
 for argument in "$@"; do
   if [[ "$argument" == --protocol || "$argument" == --protocol=* ]]; then protocol=(); fi

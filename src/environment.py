@@ -133,7 +133,7 @@ class ALEEnvironment(Environment):
         *,
         frame_skip: int = 4,
         frame_pool: str = "max",
-        repeat_action_probability: float = 0.0,
+        repeat_action_probability: float | None = None,
         minimal_action_set: bool = True,
         screen_shape: tuple[int, int] = (84, 84),
         terminal_on_life_loss: bool = True,
@@ -146,7 +146,8 @@ class ALEEnvironment(Environment):
         ALEInterface.setLoggerMode(LoggerMode.Error)
         self.ale = ALEInterface()
         self.ale.setInt("random_seed", seed)
-        self.ale.setFloat("repeat_action_probability", repeat_action_probability)
+        # Unset means none, as in the Nature paper (ALE's own default would be 0.25).
+        self.ale.setFloat("repeat_action_probability", repeat_action_probability or 0.0)
         # ALE's phosphor blend of the last two frames is the original simple_dqn's "mean" pooling.
         self.ale.setBool("color_averaging", frame_pool == "mean")
         self.ale.loadROM(str(self.rom_path))

@@ -133,31 +133,21 @@ def screen_shape(options: argparse.Namespace) -> tuple[int, int]:
 
 
 def make_environment(options: argparse.Namespace, seed: int) -> Environment:
-    if options.environment == "gym":
-        from gym_environment import GymEnvironment  # Gymnasium is imported only by those who use it
-
-        return GymEnvironment(
-            options.game,
-            frame_skip=options.frame_skip,
-            frame_pool=options.frame_pool,
-            repeat_action_probability=options.repeat_action_probability,
-            minimal_action_set=options.minimal_action_set,
-            screen_shape=screen_shape(options),
-            terminal_on_life_loss=options.terminal_on_life_loss,
-            max_test_frames=options.max_test_frames,
-            seed=seed,
-        )
-    return ALEEnvironment(
-        options.game,
+    settings = dict(
         frame_skip=options.frame_skip,
         frame_pool=options.frame_pool,
-        repeat_action_probability=options.repeat_action_probability or 0.0,
+        repeat_action_probability=options.repeat_action_probability,
         minimal_action_set=options.minimal_action_set,
         screen_shape=screen_shape(options),
         terminal_on_life_loss=options.terminal_on_life_loss,
         max_test_frames=options.max_test_frames,
         seed=seed,
     )
+    if options.environment == "gym":
+        from gym_environment import GymEnvironment  # Gymnasium is imported only by those who use it
+
+        return GymEnvironment(options.game, **settings)
+    return ALEEnvironment(options.game, **settings)
 
 
 def make_network(options: argparse.Namespace, num_actions: int, device: torch.device) -> DeepQNetwork:

@@ -1,5 +1,6 @@
 """Helpers for running the real command-line tools on tiny settings."""
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +25,16 @@ def run_main(*args: str) -> subprocess.CompletedProcess:
 
 def run_script(script: str, *args: str) -> subprocess.CompletedProcess:
     return run_command([str(ROOT / script), *args])
+
+
+def copy_toolkit(folder: Path) -> Path:
+    """The scripts, sources and data in ``folder``, sharing .venv, so tests can let them write their outputs."""
+    copy = folder / "toolkit"
+    copy.mkdir()
+    for path in [ROOT / "src", ROOT / "data", ROOT / "requirements.txt", *ROOT.glob("*.sh")]:
+        (shutil.copytree if path.is_dir() else shutil.copy)(path, copy / path.name)
+    (copy / ".venv").symlink_to(ROOT / ".venv")
+    return copy
 
 
 def assert_clear_error(result: subprocess.CompletedProcess, *fragments: str) -> None:

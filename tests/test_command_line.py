@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import ROOT, TINY_RUN, assert_clear_error, run_command, run_main, run_script
+from conftest import ROOT, TINY_RUN, assert_clear_error, copy_toolkit, run_command, run_main, run_script
 from phase_statistics import CSV_COLUMNS, TIME_COLUMNS, read_csv_rows
 from snapshot import unpack_screens
 
@@ -47,11 +47,7 @@ def test_train_sh_trains_by_game_name_into_snapshots_and_results(tmp_path):
 
 def test_train_sh_names_its_files_after_the_game_in_snapshots_and_results(tmp_path):
     """In a copy of the toolkit, so the real snapshots/ and results/ folders stay untouched."""
-    copy = tmp_path / "toolkit"
-    copy.mkdir()
-    for name in ("src", "train.sh", "requirements.txt"):
-        (shutil.copytree if (ROOT / name).is_dir() else shutil.copy)(ROOT / name, copy / name)
-    (copy / ".venv").symlink_to(ROOT / ".venv")
+    copy = copy_toolkit(tmp_path)
     arguments = [*TINY_RUN, "--epochs", "1", "--test_steps", "0", "--progress", "true"]
     result = run_command([str(copy / "train.sh"), "breakout", *arguments])
     assert result.returncode == 0, result.stderr

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from agent import Agent
-from conftest import TINY_RUN, assert_clear_error, run_main, run_script
+from conftest import TINY_RUN, assert_clear_error, copy_toolkit, run_command, run_main, run_script
 from environment import ALEEnvironment
 from gym_environment import GymEnvironment, safe_name
 from main import make_environment
@@ -188,3 +188,24 @@ def test_the_human_normalised_score_is_the_papers_formula():
     assert skiing.table == "atari57"
     assert skiing.percent == pytest.approx(100 * (-5000 + 17098.1) / (-4336.9 + 17098.1))
     assert human_normalised("not_a_game", 1.0) is None
+
+
+def test_the_readme_path_train_sh_on_an_id_then_evaluate_sh_and_test_gym_sh_into_results(tmp_path):
+    """As README shows it, in a copy of the toolkit so the real snapshots/ and results/ stay untouched."""
+    toolkit = copy_toolkit(tmp_path)
+    trained = run_command([str(toolkit / "train.sh"), "Breakout-v0", "--environment", "gym", *TINY_RUN,
+                           "--epochs", "1", "--test_steps", "0"])
+    assert trained.returncode == 0, trained.stderr
+    snapshot = toolkit / "snapshots" / "Breakout-v0_1.pkl"
+    assert snapshot.is_file() and (toolkit / "results" / "Breakout-v0.csv").is_file()
+    short = ["--episodes", "2", "--max_test_frames", "300", "--progress", "false"]
+    evaluated = run_command([str(toolkit / "evaluate.sh"), str(snapshot), *short])
+    assert evaluated.returncode == 0, evaluated.stderr
+    summary = json.loads((toolkit / "results" / "Breakout-v0" / "nature" / "summary.json").read_text())
+    assert summary["protocol"] == "nature" and summary["episodes"] == 2
+    assert summary["settings"]["sticky_actions"] == 0.0  # nature turns off the id's sticky actions
+    tested = run_command([str(toolkit / "test_gym.sh"), str(snapshot), *short])
+    assert tested.returncode == 0, tested.stderr
+    summary = json.loads((toolkit / "results" / "Breakout-v0" / "summary.json").read_text())
+    assert summary["protocol"] == "gym" and summary["settings"]["sticky_actions"] == 0.25
+    assert summary["settings"]["frame_skip"] == [2, 3, 4]
