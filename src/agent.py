@@ -96,12 +96,12 @@ class Agent:
             self.statistics.on_step(reward, game_over, self.environment.episode_frames() if game_over else 0)
             if learn:
                 self._learn()
-            if terminal:
-                self._start_episode()
-            else:
-                self.state_buffer.add(self.environment.get_screen())
             if game_over and games_left is not None:
                 games_left -= 1
+            if not terminal:
+                self.state_buffer.add(self.environment.get_screen())
+            elif games_left != 0:  # after the last game of a play phase, no new one is begun
+                self._start_episode()
             self.last_exploration_rate = epsilon
             step += 1
         if store:

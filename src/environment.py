@@ -5,6 +5,7 @@ import re
 import warnings
 from pathlib import Path
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -138,10 +139,13 @@ class ALEEnvironment(Environment):
         screen_shape: tuple[int, int] = (84, 84),
         terminal_on_life_loss: bool = True,
         max_test_frames: int = 18_000,
+        sound: bool = False,
         seed: int = 0,
     ) -> None:
         super().__init__(terminal_on_life_loss, max_test_frames)
         self.rom_path, self.game = resolve_rom(rom)
+        # Called after every emulated frame, to record it; None in training, where nothing may slow a step.
+        self.on_frame: Callable[[], None] | None = None
         self.name = self.game
         ALEInterface.setLoggerMode(LoggerMode.Error)
         self.ale = ALEInterface()
@@ -150,6 +154,7 @@ class ALEEnvironment(Environment):
         self.ale.setFloat("repeat_action_probability", repeat_action_probability or 0.0)
         # ALE's phosphor blend of the last two frames is the original simple_dqn's "mean" pooling.
         self.ale.setBool("color_averaging", frame_pool == "mean")
+        self.ale.setBool("sound_obs", sound)  # each frame's samples for getAudio, with no sound card needed
         self.ale.loadROM(str(self.rom_path))
         self.action_set = self.ale.getMinimalActionSet() if minimal_action_set else self.ale.getLegalActionSet()
         self.frame_skip = frame_skip
@@ -166,6 +171,8 @@ class ALEEnvironment(Environment):
 
     def new_game(self) -> None:
         self.ale.reset_game()
+        if self.on_frame is not None:
+            self.on_frame()
         self._life_lost = False
         self.ale.getScreenGrayscale(self._frames[0])
         self._frames[1] = self._frames[0]
@@ -179,6 +186,8 @@ class ALEEnvironment(Environment):
         reward = 0
         for frame in range(self.frame_skip):
             reward += self.ale.act(ale_action)
+            if self.on_frame is not None:
+                self.on_frame()
             frames_left = self.frame_skip - frame - 1
             if frames_left < 2:
                 self.ale.getScreenGrayscale(self._frames[frames_left])

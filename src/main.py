@@ -24,6 +24,7 @@ from evaluation import write_evaluation
 from files import ensure_writable_folder
 from options import parse_options
 from replay_memory import ReplayMemory, bytes_per_transition, check_fits_in_memory
+from recorder import GameRecorder
 from snapshot import check_compatible, load_snapshot, pack_screens, save_snapshot, unpack_screens
 from phase_statistics import Statistics, keep_rows_up_to_epoch, read_csv_rows
 
@@ -86,7 +87,10 @@ def run(argv: Sequence[str] | None) -> int:
     signal.signal(signal.SIGINT, lambda *_: request_stop(agent))
     signal.signal(signal.SIGTERM, lambda *_: request_stop(agent))
     if options.play_games:
+        recorder = make_recorder(options, environment, snapshot["epoch"] if snapshot else 0)
         runner.play()
+        if recorder is not None:
+            recorder.close()
         if results_folder and not agent.stop_requested:
             summary = write_evaluation(results_folder, statistics.game_rewards, statistics.game_frames,
                                        game=environment.game, environment=f"{options.environment} {options.game}",
@@ -141,6 +145,7 @@ def make_environment(options: argparse.Namespace, seed: int) -> Environment:
         screen_shape=screen_shape(options),
         terminal_on_life_loss=options.terminal_on_life_loss,
         max_test_frames=options.max_test_frames,
+        sound=options.sound,
         seed=seed,
     )
     if options.environment == "gym":
@@ -148,6 +153,24 @@ def make_environment(options: argparse.Namespace, seed: int) -> Environment:
 
         return GymEnvironment(options.game, **settings)
     return ALEEnvironment(options.game, **settings)
+
+
+def make_recorder(options: argparse.Namespace, environment: ALEEnvironment, epoch: int) -> GameRecorder | None:
+    """A recorder of every frame the environment emulates, when asked for; it is handed each one as it comes."""
+    if not (options.record_screen_path or options.video_file):
+        return None
+
+    def filled(path: str | None) -> Path | None:
+        return Path(path.replace("{game}", environment.name).replace("{epoch}", str(epoch))) if path else None
+
+    folder, video = filled(options.record_screen_path), filled(options.video_file)
+    for path in (folder, video.parent if video else None):
+        if path is not None:
+            ensure_writable_folder(path, "recordings")
+    recorder = GameRecorder(folder, video, options.sound)
+    environment.on_frame = lambda: recorder.add(environment.ale.getScreenRGB(),
+                                                environment.ale.getAudio() if options.sound else None)
+    return recorder
 
 
 def make_network(options: argparse.Namespace, num_actions: int, device: torch.device) -> DeepQNetwork:
@@ -222,6 +245,12 @@ def check_options(options: argparse.Namespace) -> None:
         raise UsageError("an evaluation plays a snapshot: give --load_weights SNAPSHOT (or use evaluate.sh SNAPSHOT)")
     if (options.protocol or options.results_folder) and not options.play_games:
         raise UsageError("an evaluation plays whole games: give --episodes 1 or more")
+    if (options.record_screen_path or options.video_file) and not options.play_games:
+        raise UsageError("recording is of games played: give --play_games 1 or more")
+    if options.sound and not options.video_file:
+        raise UsageError("--sound goes into the video: give --video_file too")
+    if (options.record_screen_path or options.video_file) and options.environment != "ale":
+        raise UsageError("recording takes every emulated frame from ale-py's own interface: use --environment ale")
 
 
 def output_paths(options: argparse.Namespace, game: str) -> tuple[Path | None, str | None]:
