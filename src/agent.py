@@ -56,6 +56,8 @@ class Agent:
         self.weight_updates = 0
         self.last_exploration_rate = exploration_rate_start
         self.stop_requested = False
+        # Sees each action chosen and may put another in its place: a viewer's manual control.
+        self.steer: Callable[[int], int] | None = None
 
     def exploration_rate(self) -> float:
         """Linear from start to end over the first ``exploration_decay_steps`` training steps."""
@@ -109,8 +111,10 @@ class Agent:
 
     def _choose_action(self, epsilon: float) -> int:
         if epsilon >= 1.0 or self.rng.random() < epsilon:
-            return int(self.rng.integers(self.environment.num_actions()))
-        return self.network.best_action(self.state_buffer.state())
+            action = int(self.rng.integers(self.environment.num_actions()))
+        else:
+            action = self.network.best_action(self.state_buffer.state())
+        return action if self.steer is None else self.steer(action)
 
     def _learn(self) -> None:
         """One update every ``train_frequency`` steps and a target copy every ``target_steps`` steps."""

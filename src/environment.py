@@ -144,8 +144,8 @@ class ALEEnvironment(Environment):
     ) -> None:
         super().__init__(terminal_on_life_loss, max_test_frames)
         self.rom_path, self.game = resolve_rom(rom)
-        # Called after every emulated frame, to record it; None in training, where nothing may slow a step.
-        self.on_frame: Callable[[], None] | None = None
+        # Called after every emulated frame, to record or show it; none in training, where nothing may slow a step.
+        self.frame_listeners: list[Callable[[], None]] = []
         self.name = self.game
         ALEInterface.setLoggerMode(LoggerMode.Error)
         self.ale = ALEInterface()
@@ -154,6 +154,7 @@ class ALEEnvironment(Environment):
         self.ale.setFloat("repeat_action_probability", repeat_action_probability or 0.0)
         # ALE's phosphor blend of the last two frames is the original simple_dqn's "mean" pooling.
         self.ale.setBool("color_averaging", frame_pool == "mean")
+        self.sound = sound
         self.ale.setBool("sound_obs", sound)  # each frame's samples for getAudio, with no sound card needed
         self.ale.loadROM(str(self.rom_path))
         self.action_set = self.ale.getMinimalActionSet() if minimal_action_set else self.ale.getLegalActionSet()
@@ -171,8 +172,8 @@ class ALEEnvironment(Environment):
 
     def new_game(self) -> None:
         self.ale.reset_game()
-        if self.on_frame is not None:
-            self.on_frame()
+        for listener in self.frame_listeners:
+            listener()
         self._life_lost = False
         self.ale.getScreenGrayscale(self._frames[0])
         self._frames[1] = self._frames[0]
@@ -186,8 +187,8 @@ class ALEEnvironment(Environment):
         reward = 0
         for frame in range(self.frame_skip):
             reward += self.ale.act(ale_action)
-            if self.on_frame is not None:
-                self.on_frame()
+            for listener in self.frame_listeners:
+                listener()
             frames_left = self.frame_skip - frame - 1
             if frames_left < 2:
                 self.ale.getScreenGrayscale(self._frames[frames_left])

@@ -17,6 +17,7 @@ import torch
 from agent import Agent
 from allocator import keep_freed_memory
 from deepqnetwork import DeepQNetwork, resolve_device
+from display import choose_display, open_display
 from environment import ALEEnvironment, Environment
 from errors import UsageError
 from evaluation import summary_line as evaluation_summary_line
@@ -27,6 +28,7 @@ from replay_memory import ReplayMemory, bytes_per_transition, check_fits_in_memo
 from recorder import GameRecorder
 from snapshot import check_compatible, load_snapshot, pack_screens, save_snapshot, unpack_screens
 from phase_statistics import Statistics, keep_rows_up_to_epoch, read_csv_rows
+from watcher import GameWatcher
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run(argv: Sequence[str] | None) -> int:
     keep_freed_memory()
     options, snapshot = read_options(argv)
+    display_kind = choose_display(options.display_screen) if options.display_screen != "false" else None
     logging.basicConfig(format="%(asctime)s %(message)s", level=options.log_level)
     if options.random_seed is None:  # drawn here and kept in the snapshots, so any run can be repeated
         options.random_seed = secrets.randbits(31)
@@ -88,9 +91,18 @@ def run(argv: Sequence[str] | None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: request_stop(agent))
     if options.play_games:
         recorder = make_recorder(options, environment, snapshot["epoch"] if snapshot else 0)
-        runner.play()
+        watcher = make_watcher(display_kind, options, environment, agent, network, statistics)
+        try:
+            runner.play()
+        finally:
+            if watcher is not None:
+                watcher.display.close()
         if recorder is not None:
             recorder.close()
+        if watcher is not None and watcher.quit:
+            print(f"quit after {len(statistics.game_rewards)} of {options.play_games} games"
+                  f"{'' if not watcher.manual_steps else f', {watcher.manual_steps} steps under manual control'}")
+            return 0
         if results_folder and not agent.stop_requested:
             summary = write_evaluation(results_folder, statistics.game_rewards, statistics.game_frames,
                                        game=environment.game, environment=f"{options.environment} {options.game}",
@@ -145,14 +157,14 @@ def make_environment(options: argparse.Namespace, seed: int) -> Environment:
         screen_shape=screen_shape(options),
         terminal_on_life_loss=options.terminal_on_life_loss,
         max_test_frames=options.max_test_frames,
-        sound=options.sound,
         seed=seed,
     )
     if options.environment == "gym":
         from gym_environment import GymEnvironment  # Gymnasium is imported only by those who use it
 
         return GymEnvironment(options.game, **settings)
-    return ALEEnvironment(options.game, **settings)
+    # A window plays the game's sound; recording takes it when asked.
+    return ALEEnvironment(options.game, **settings, sound=options.sound or options.display_screen in ("true", "window"))
 
 
 def make_recorder(options: argparse.Namespace, environment: ALEEnvironment, epoch: int) -> GameRecorder | None:
@@ -168,9 +180,21 @@ def make_recorder(options: argparse.Namespace, environment: ALEEnvironment, epoc
         if path is not None:
             ensure_writable_folder(path, "recordings")
     recorder = GameRecorder(folder, video, options.sound)
-    environment.on_frame = lambda: recorder.add(environment.ale.getScreenRGB(),
-                                                environment.ale.getAudio() if options.sound else None)
+    environment.frame_listeners.append(lambda: recorder.add(environment.ale.getScreenRGB(),
+                                                            environment.ale.getAudio() if options.sound else None))
     return recorder
+
+
+def make_watcher(display_kind: str | None, options: argparse.Namespace, environment: ALEEnvironment, agent: Agent,
+                 network: DeepQNetwork, statistics: Statistics) -> GameWatcher | None:
+    """The display the games are shown on, when asked for, and what drives it."""
+    if display_kind is None:
+        return None
+    snapshot = f" ({Path(options.load_weights).name})" if options.load_weights else ""
+    display = open_display(display_kind, f"simple_dqn: {environment.name}{snapshot}", environment.sound)
+    if display.uses_terminal:
+        statistics.progress = False  # a progress bar would write over the picture
+    return GameWatcher(display, environment, agent, network, options.play_games)
 
 
 def make_network(options: argparse.Namespace, num_actions: int, device: torch.device) -> DeepQNetwork:
@@ -251,6 +275,10 @@ def check_options(options: argparse.Namespace) -> None:
         raise UsageError("--sound goes into the video: give --video_file too")
     if (options.record_screen_path or options.video_file) and options.environment != "ale":
         raise UsageError("recording takes every emulated frame from ale-py's own interface: use --environment ale")
+    if options.display_screen != "false" and not options.play_games:
+        raise UsageError("the screen is shown for games played: give --play_games 1 or more (or use ./play.sh)")
+    if options.display_screen != "false" and options.environment != "ale":
+        raise UsageError("the display takes every emulated frame from ale-py's own interface: use --environment ale")
 
 
 def output_paths(options: argparse.Namespace, game: str) -> tuple[Path | None, str | None]:

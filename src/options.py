@@ -11,7 +11,8 @@ from environment import FRAME_POOLS
 SNAPSHOT_GROUPS = ("environment", "replay memory", "network", "agent")
 # Never taken from a snapshot, even to resume: they describe this machine and this invocation.
 NEVER_FROM_SNAPSHOT = {"game", "load_weights", "resume", "backend", "device", "log_level", "progress",
-                       "protocol", "results_folder", "record_screen_path", "video_file", "sound"}
+                       "protocol", "results_folder", "display_screen", "record_screen_path", "video_file",
+                       "sound"}
 # The settings each evaluation protocol fixes (options given on the command line still win).
 PROTOCOLS = {
     # Mnih et al. 2015: 30 games, up to 30 no-ops at the start, epsilon 0.05, 5 minutes, no sticky actions.
@@ -176,7 +177,11 @@ def build_parser(suppress_defaults: bool = False) -> tuple[OptionParser, dict[st
     add("--results_folder", default=None, help="Write each played game (episodes.csv) and their summary "
         "(summary.json) here; {game} is replaced by the game's name and {protocol} by the protocol's.")
 
-    add = group("recording")
+    add = group("display and recording")
+    add("--display_screen", choices=("false", "true", "window", "terminal"), default="false",
+        help="Show the games played: true picks a window when a graphical display is set, else draws in the text "
+             "terminal; window or terminal forces one. Keys: a slower, s faster, m manual control (arrows and space), "
+             "[ ] volume, q quit.")
     add("--record_screen_path", default=None,
         help="Write every emulated frame of the games played as NNNNNN.png in this folder; {game} is replaced.")
     add("--video_file", default=None, help="Encode the games played as an H.264 video at 60 frames per second "
