@@ -56,8 +56,8 @@ class Agent:
         self.weight_updates = 0
         self.last_exploration_rate = exploration_rate_start
         self.stop_requested = False
-        # Sees each action chosen and may put another in its place: a viewer's manual control.
-        self.steer: Callable[[int], int] | None = None
+        # Sees each action chosen, with the state's Q-values, and may put another in its place: a viewer's manual control.
+        self.steer: Callable[[int, np.ndarray], int] | None = None
 
     def exploration_rate(self) -> float:
         """Linear from start to end over the first ``exploration_decay_steps`` training steps."""
@@ -110,11 +110,14 @@ class Agent:
             self.memory.truncate_episode()
 
     def _choose_action(self, epsilon: float) -> int:
-        if epsilon >= 1.0 or self.rng.random() < epsilon:
-            action = int(self.rng.integers(self.environment.num_actions()))
-        else:
-            action = self.network.best_action(self.state_buffer.state())
-        return action if self.steer is None else self.steer(action)
+        explore = epsilon >= 1.0 or self.rng.random() < epsilon
+        if self.steer is None:
+            if explore:
+                return int(self.rng.integers(self.environment.num_actions()))
+            return self.network.best_action(self.state_buffer.state())
+        q_values = self.network.predict(self.state_buffer.state()[None])[0]  # what a steer shows, even when exploring
+        action = int(self.rng.integers(self.environment.num_actions())) if explore else int(q_values.argmax())
+        return self.steer(action, q_values)
 
     def _learn(self) -> None:
         """One update every ``train_frequency`` steps and a target copy every ``target_steps`` steps."""

@@ -15,7 +15,7 @@ import numpy as np
 from errors import UsageError
 
 DIRECTIONS = ("up", "down", "left", "right", "fire")
-KEYS_HELP = "a slower · s faster · m manual (arrows, space) · [ ] volume · q quit"
+KEYS_HELP = "q quit · a slower · s faster · m manual (arrows, space) · [ ] volume"
 
 
 @dataclass
@@ -41,7 +41,7 @@ class Status:
 
     def q_value_cells(self) -> list[tuple[str, bool]]:
         """Each action with its Q-value (dashes before the first step), and whether it is the one just taken."""
-        values = ["-.--"] * len(self.action_names) if self.q_values is None else [f"{q:.2f}" for q in self.q_values]
+        values = ["-.---"] * len(self.action_names) if self.q_values is None else [f"{q:.3f}" for q in self.q_values]
         return [(f"{name} {value}", action == self.chosen_action)
                 for action, (name, value) in enumerate(zip(self.action_names, values))]
 
@@ -79,20 +79,25 @@ class Display(ABC):
 def choose_display(asked: str) -> str:
     """``window`` or ``terminal``: ``true`` picks a window when a graphical display is set, else the terminal."""
     graphical = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    if asked == "window" and not graphical:
+        raise UsageError("no graphical display to open a window on (DISPLAY is not set): --display_screen terminal "
+                         "draws the game in the terminal")
     if asked == "window" or (asked == "true" and graphical):
         return "window"
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        if asked == "terminal":
+            raise UsageError("--display_screen terminal draws in a terminal, and standard input and output are not one")
         raise UsageError("no screen to show the game on: run it in a terminal, or where a graphical display is set "
-                         "(DISPLAY); ./record.sh records it instead")
+                         "(DISPLAY); to make a video instead: ./record.sh SNAPSHOT")
     return "terminal"
 
 
-def open_display(kind: str, title: str, sound: bool) -> Display:
+def open_display(kind: str, title: str, action_names: list[str], sound: bool) -> Display:
     """A window or the terminal, as ``choose_display`` chose."""
     if kind == "window":
         from window_display import WindowDisplay  # pygame is loaded only by those who open a window
 
-        return WindowDisplay(title, sound)
+        return WindowDisplay(title, action_names, sound)
     from terminal_display import TerminalDisplay
 
-    return TerminalDisplay(title)
+    return TerminalDisplay()

@@ -25,12 +25,16 @@ from evaluation import write_evaluation
 from files import ensure_writable_folder
 from options import parse_options
 from replay_memory import ReplayMemory, bytes_per_transition, check_fits_in_memory
-from recorder import GameRecorder
+from recorder import VIDEO_SUFFIXES, GameRecorder
 from snapshot import check_compatible, load_snapshot, pack_screens, save_snapshot, unpack_screens
 from phase_statistics import Statistics, keep_rows_up_to_epoch, read_csv_rows
 from watcher import GameWatcher
 
 log = logging.getLogger(__name__)
+# What each output path may name, filled in when the run starts.
+PLACEHOLDERS = {"csv_file": ("{game}",), "save_weights_prefix": ("{game}",), "results_folder": ("{game}", "{protocol}"),
+                "record_screen_path": ("{game}", "{epoch}", "{snapshot}"),
+                "video_file": ("{game}", "{epoch}", "{snapshot}")}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -52,7 +56,9 @@ def run(argv: Sequence[str] | None) -> int:
     agent_seed, memory_seed, torch_seed, emulator_seed = np.random.SeedSequence(seed).spawn(4)
     torch.manual_seed(int(torch_seed.generate_state(1)[0]))
 
-    environment = make_environment(options, int(emulator_seed.generate_state(1)[0] >> 1))
+    # A window plays the game's sound; a video takes it when asked.
+    sound = options.sound or display_kind == "window"
+    environment = make_environment(options, int(emulator_seed.generate_state(1)[0] >> 1), sound)
     if snapshot is not None:
         check_compatible(snapshot, options.load_weights, environment.game, environment.action_names(), vars(options))
     csv_path, prefix = output_paths(options, environment.name)
@@ -90,15 +96,20 @@ def run(argv: Sequence[str] | None) -> int:
     signal.signal(signal.SIGINT, lambda *_: request_stop(agent))
     signal.signal(signal.SIGTERM, lambda *_: request_stop(agent))
     if options.play_games:
-        recorder = make_recorder(options, environment, snapshot["epoch"] if snapshot else 0)
-        watcher = make_watcher(display_kind, options, environment, agent, network, statistics)
+        watcher = make_watcher(display_kind, options, environment, agent, statistics)
+        recorder = None
         try:
+            recorder = make_recorder(options, environment, snapshot["epoch"] if snapshot else 0)
             runner.play()
         finally:
             if watcher is not None:
                 watcher.display.close()
-        if recorder is not None:
-            recorder.close()
+            if recorder is not None:
+                recorder.close()
+        if agent.stop_requested and recorder is not None:
+            print(f"stopped after {len(statistics.game_rewards)} of {options.play_games} games; the recording holds "
+                  f"what was played: {recorder.video_file or recorder.folder}", file=sys.stderr)
+            return 130
         if watcher is not None and watcher.quit:
             print(f"quit after {len(statistics.game_rewards)} of {options.play_games} games"
                   f"{'' if not watcher.manual_steps else f', {watcher.manual_steps} steps under manual control'}")
@@ -148,7 +159,7 @@ def screen_shape(options: argparse.Namespace) -> tuple[int, int]:
     return options.screen_height, options.screen_width
 
 
-def make_environment(options: argparse.Namespace, seed: int) -> Environment:
+def make_environment(options: argparse.Namespace, seed: int, sound: bool = False) -> Environment:
     settings = dict(
         frame_skip=options.frame_skip,
         frame_pool=options.frame_pool,
@@ -163,8 +174,7 @@ def make_environment(options: argparse.Namespace, seed: int) -> Environment:
         from gym_environment import GymEnvironment  # Gymnasium is imported only by those who use it
 
         return GymEnvironment(options.game, **settings)
-    # A window plays the game's sound; recording takes it when asked.
-    return ALEEnvironment(options.game, **settings, sound=options.sound or options.display_screen in ("true", "window"))
+    return ALEEnvironment(options.game, **settings, sound=sound)
 
 
 def make_recorder(options: argparse.Namespace, environment: ALEEnvironment, epoch: int) -> GameRecorder | None:
@@ -172,8 +182,13 @@ def make_recorder(options: argparse.Namespace, environment: ALEEnvironment, epoc
     if not (options.record_screen_path or options.video_file):
         return None
 
+    snapshot = Path(options.load_weights).stem if options.load_weights else environment.name
+
     def filled(path: str | None) -> Path | None:
-        return Path(path.replace("{game}", environment.name).replace("{epoch}", str(epoch))) if path else None
+        if not path:
+            return None
+        return Path(path.replace("{game}", environment.name).replace("{epoch}", str(epoch))
+                    .replace("{snapshot}", snapshot))
 
     folder, video = filled(options.record_screen_path), filled(options.video_file)
     for path in (folder, video.parent if video else None):
@@ -186,15 +201,16 @@ def make_recorder(options: argparse.Namespace, environment: ALEEnvironment, epoc
 
 
 def make_watcher(display_kind: str | None, options: argparse.Namespace, environment: ALEEnvironment, agent: Agent,
-                 network: DeepQNetwork, statistics: Statistics) -> GameWatcher | None:
+                 statistics: Statistics) -> GameWatcher | None:
     """The display the games are shown on, when asked for, and what drives it."""
     if display_kind is None:
         return None
     snapshot = f" ({Path(options.load_weights).name})" if options.load_weights else ""
-    display = open_display(display_kind, f"simple_dqn: {environment.name}{snapshot}", environment.sound)
+    display = open_display(display_kind, f"simple_dqn: {environment.name}{snapshot}", environment.action_names(),
+                           environment.sound)
     if display.uses_terminal:
         statistics.progress = False  # a progress bar would write over the picture
-    return GameWatcher(display, environment, agent, network, options.play_games)
+    return GameWatcher(display, environment, agent, options.play_games)
 
 
 def make_network(options: argparse.Namespace, num_actions: int, device: torch.device) -> DeepQNetwork:
@@ -271,12 +287,19 @@ def check_options(options: argparse.Namespace) -> None:
         raise UsageError("an evaluation plays whole games: give --episodes 1 or more")
     if (options.record_screen_path or options.video_file) and not options.play_games:
         raise UsageError("recording is of games played: give --play_games 1 or more")
+    for option, known in PLACEHOLDERS.items():
+        unknown = set(re.findall(r"\{[^}]*\}", getattr(options, option) or "")) - set(known)
+        if unknown:
+            raise UsageError(f"--{option} {getattr(options, option)}: it may name {', '.join(known)}, "
+                             f"not {', '.join(sorted(unknown))}")
+    if options.video_file and Path(options.video_file).suffix.lower() not in VIDEO_SUFFIXES:
+        raise UsageError(f"--video_file {options.video_file}: an H.264 video is written as {' or '.join(VIDEO_SUFFIXES)}")
     if options.sound and not options.video_file:
         raise UsageError("--sound goes into the video: give --video_file too")
     if (options.record_screen_path or options.video_file) and options.environment != "ale":
         raise UsageError("recording takes every emulated frame from ale-py's own interface: use --environment ale")
     if options.display_screen != "false" and not options.play_games:
-        raise UsageError("the screen is shown for games played: give --play_games 1 or more (or use ./play.sh)")
+        raise UsageError("the screen is shown for games played: give --play_games 1 or more")
     if options.display_screen != "false" and options.environment != "ale":
         raise UsageError("the display takes every emulated frame from ale-py's own interface: use --environment ale")
 
@@ -439,6 +462,7 @@ class PhaseRunner:
         self.statistics.start_phase(epoch, phase, steps)
         play(steps)
         if self.agent.stop_requested:
+            self.statistics.abandon_phase()
             return None
         return self.statistics.end_phase(
             exploration_rate=self.agent.last_exploration_rate,

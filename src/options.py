@@ -33,7 +33,7 @@ class OptionParser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see --help)\n")
 
 
-def _number(kind: type, low: float | None = None, high: float | None = None, what: str = "") -> Callable[[str], float]:
+def number_type(kind: type, low: float | None = None, high: float | None = None, what: str = "") -> Callable[[str], float]:
     def parse(text: str) -> float:
         try:
             value = kind(text)
@@ -47,14 +47,14 @@ def _number(kind: type, low: float | None = None, high: float | None = None, wha
     return parse
 
 
-positive_int = _number(int, 1, what="at least 1")
-screen_height = _number(int, 36, 210, what="between 36 (the smallest the network takes) and 210 (the Atari screen)")
-screen_width = _number(int, 36, 160, what="between 36 (the smallest the network takes) and 160 (the Atari screen)")
-finite_float = _number(float, what="finite")
-count = _number(int, 0, what="0 or more")
-probability = _number(float, 0.0, 1.0, what="between 0 and 1")
-positive_float = _number(float, 1e-12, what="greater than 0")
-nonnegative_float = _number(float, 0.0, what="0 or more")
+positive_int = number_type(int, 1, what="at least 1")
+screen_height = number_type(int, 36, 210, what="between 36 (the smallest the network takes) and 210 (the Atari screen)")
+screen_width = number_type(int, 36, 160, what="between 36 (the smallest the network takes) and 160 (the Atari screen)")
+finite_float = number_type(float, what="finite")
+count = number_type(int, 0, what="0 or more")
+probability = number_type(float, 0.0, 1.0, what="between 0 and 1")
+positive_float = number_type(float, 1e-12, what="greater than 0")
+nonnegative_float = number_type(float, 0.0, what="0 or more")
 
 
 def boolean(text: str) -> bool:
@@ -183,9 +183,10 @@ def build_parser(suppress_defaults: bool = False) -> tuple[OptionParser, dict[st
              "terminal; window or terminal forces one. Keys: a slower, s faster, m manual control (arrows and space), "
              "[ ] volume, q quit.")
     add("--record_screen_path", default=None,
-        help="Write every emulated frame of the games played as NNNNNN.png in this folder; {game} is replaced.")
+        help="Write every emulated frame of the games played as NNNNNN.png in this folder; {game}, {epoch} and "
+             "{snapshot} (the snapshot's file name) are replaced.")
     add("--video_file", default=None, help="Encode the games played as an H.264 video at 60 frames per second "
-        "(.mp4, or .mov); {game} and {epoch} are replaced.")
+        "(.mp4, or .mov); {game}, {epoch} and {snapshot} are replaced.")
     add("--sound", type=boolean, default=False, help="Put the game's sound in the video.")
 
     add = group("common")

@@ -77,6 +77,10 @@ class Statistics:
         self.loss_sum += loss
         self.updates += 1
 
+    def abandon_phase(self) -> None:
+        """A phase stopped early writes no row; its progress bar still ends its line."""
+        self._bar.close()
+
     def end_phase(self, *, exploration_rate: float, total_train_steps: int, replay_memory_count: int,
                   weight_updates: int, meanq: Callable[[], float]) -> dict:
         """The phase's row, logged and appended to the CSV; ``meanq`` is measured after the phase's clock stops."""

@@ -15,6 +15,8 @@ import numpy as np
 from errors import UsageError
 
 log = logging.getLogger(__name__)
+VIDEO_SUFFIXES = (".mp4", ".mov")
+ATARI_PIXEL_ASPECT = Fraction(7, 4)  # 160x210 pixels shown 4:3 on a television: players show it so
 FRAMES_PER_SECOND = 60
 AUDIO_SAMPLES_PER_FRAME = 512  # what ALE's getAudio hands out per frame: about 30.7 kHz
 AUDIO_RATE = 44_100  # a rate AAC takes; ALE's samples are resampled to it
@@ -35,12 +37,17 @@ class GameRecorder:
         if video_file is not None:
             video_file.parent.mkdir(parents=True, exist_ok=True)
             try:
-                self.container = av.open(str(video_file), mode="w")
+                # The index first, so a browser starts playing before the whole file has arrived.
+                self.container = av.open(str(video_file), mode="w", options={"movflags": "faststart"})
+                self.video = self.container.add_stream("libx264", rate=FRAMES_PER_SECOND, options={"crf": "18"})
+                self.audio = self.container.add_stream("aac", rate=AUDIO_RATE, layout="mono") if sound else None
             except (av.error.FFmpegError, ValueError) as error:
+                if self.container is not None:
+                    self.container.close()
+                    video_file.unlink(missing_ok=True)
                 raise UsageError(f"cannot write the video {video_file}: {error}") from None
-            self.video = self.container.add_stream("libx264", rate=FRAMES_PER_SECOND, options={"crf": "18"})
             self.video.pix_fmt = "yuv420p"
-            self.audio = self.container.add_stream("aac", rate=AUDIO_RATE, layout="mono") if sound else None
+            self.video.codec_context.sample_aspect_ratio = ATARI_PIXEL_ASPECT
             self.resampler = av.AudioResampler(format="fltp", layout="mono", rate=AUDIO_RATE) if sound else None
 
     def add(self, rgb: np.ndarray, audio: np.ndarray | None = None) -> None:

@@ -2,6 +2,14 @@
 # .venv, answer --help, refuse a missing snapshot argument, and leave the snapshot in $snapshot
 # and the options that follow it in "$@".
 source "$(dirname "${BASH_SOURCE[0]}")/venv.sh"
-if [[ $# -ge 1 && ( "$1" == "-h" || "$1" == "--help" ) ]]; then echo "$usage"; exit 0; fi
+if [[ $# -ge 1 && ( "$1" == "-h" || "$1" == "--help" ) ]]; then
+  echo "$usage"
+  echo
+  exec "$python" "$root/src/main.py" --help
+fi
 if [[ $# -eq 0 || "$1" == -* ]]; then echo "$usage" >&2; exit 2; fi
 snapshot="$1"; shift
+if [[ ! -e "$snapshot" ]]; then
+  echo "error: snapshot $snapshot does not exist (a file that ./train.sh wrote, such as snapshots/breakout_3.pkl)" >&2
+  exit 2
+fi

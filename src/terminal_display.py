@@ -9,8 +9,10 @@ it was by ``close``.
 import logging
 import logging.handlers
 import os
+import re
 import select
 import shutil
+import signal
 import sys
 import termios
 import time
@@ -26,10 +28,13 @@ ENTER = "\x1b[?1049h\x1b[?25l\x1b[2J"  # alternate screen, cursor hidden, cleare
 LEAVE = "\x1b[0m\x1b[?25h\x1b[?1049l"
 ARROWS = {"\x1b[A": "up", "\x1b[B": "down", "\x1b[C": "right", "\x1b[D": "left",
           "\x1bOA": "up", "\x1bOB": "down", "\x1bOC": "right", "\x1bOD": "left"}
+OPPOSITE = {"up": "down", "down": "up", "left": "right", "right": "left"}
+# ESC then a CSI sequence (parameters, a final letter or ~), an SS3 key, or a key pressed with Alt.
+ESCAPE_SEQUENCE = re.compile(r"\x1b(\[[0-9;?]*[@-~]|O.|[^\[O])", re.DOTALL)
 COMMAND_KEYS = "asmq[]"
 # A terminal sends key presses, never releases: a direction counts as held this long after its
-# last press, which the key's auto-repeat renews while it stays down.
-HOLD_SECONDS = 0.3
+# last press, about a keyboard's delay before auto-repeat, which then renews it while the key stays down.
+HOLD_SECONDS = 0.5
 ATARI_ASPECT = 4 / 3  # the console's picture on a television
 
 
@@ -47,18 +52,18 @@ class TerminalDisplay(Display):
     frames_per_second = 30
     uses_terminal = True
 
-    def __init__(self, title: str) -> None:
-        self.title = title
+    def __init__(self) -> None:
         self.input = sys.stdin.fileno()
         self.output = sys.stdout.fileno()
         self.saved_mode = termios.tcgetattr(self.input)
         self.log_records = _HeldLogRecords()
-        tty.setcbreak(self.input)
         self.closed = False
-        self._write(ENTER)
+        self._take_terminal()
+        self.suspend_handler = signal.signal(signal.SIGTSTP, self._suspend)
         self.size: tuple[int, int] | None = None
         self.drawn: np.ndarray | None = None  # each cell's two colours as last written
         self.last_press: dict[str, float] = {}
+        self.unread = ""  # the start of an escape sequence whose end has not arrived yet
 
     def show(self, rgb: np.ndarray, status: Status) -> None:
         columns, lines = shutil.get_terminal_size()
@@ -109,12 +114,19 @@ class TerminalDisplay(Display):
             if not chunk:
                 break
             typed += chunk
-        text, now, commands, position = typed.decode(errors="ignore"), time.monotonic(), [], 0
+        text, self.unread = self.unread + typed.decode(errors="ignore"), ""
+        now, commands, position = time.monotonic(), [], 0
         while position < len(text):
-            arrow = next((sequence for sequence in ARROWS if text.startswith(sequence, position)), None)
-            if arrow:
-                self.last_press[ARROWS[arrow]] = now
-                position += len(arrow)
+            if text[position] == "\x1b":
+                sequence = ESCAPE_SEQUENCE.match(text, position)
+                if sequence is None:  # cut short between two reads: the rest comes next time
+                    self.unread = text[position:]
+                    break
+                direction = ARROWS.get(sequence.group())
+                if direction is not None:
+                    self.last_press[direction] = now
+                    self.last_press.pop(OPPOSITE[direction], None)
+                position = sequence.end()  # other keys' sequences (Home, F1, Shift+arrows) mean nothing here
                 continue
             key = text[position]
             position += 1
@@ -132,9 +144,24 @@ class TerminalDisplay(Display):
         if self.closed:
             return
         self.closed = True
-        self._write(LEAVE)
-        termios.tcsetattr(self.input, termios.TCSADRAIN, self.saved_mode)
+        signal.signal(signal.SIGTSTP, self.suspend_handler)
+        self._give_terminal_back()
         self.log_records.release()
+
+    def _take_terminal(self) -> None:
+        tty.setcbreak(self.input)
+        self._write(ENTER)
+
+    def _give_terminal_back(self) -> None:
+        self._write(LEAVE)
+        termios.tcsetattr(self.input, termios.TCSAFLUSH, self.saved_mode)  # keys left unread are dropped
+
+    def _suspend(self, *_: object) -> None:
+        """Ctrl-Z: the shell gets its terminal as it was; ``fg`` brings the game back, redrawn whole."""
+        self._give_terminal_back()
+        os.kill(os.getpid(), signal.SIGSTOP)
+        self._take_terminal()
+        self.size = self.drawn = None
 
     def _write(self, text: str) -> None:
         data = text.encode()

@@ -3,8 +3,9 @@
 import math
 import time
 
+import numpy as np
+
 from agent import Agent
-from deepqnetwork import DeepQNetwork
 from display import Display, Status
 from environment import ALEEnvironment
 
@@ -39,12 +40,10 @@ class GameWatcher:
     of each state and, in manual control, to put the player's action in place of the agent's.
     """
 
-    def __init__(self, display: Display, environment: ALEEnvironment, agent: Agent, network: DeepQNetwork,
-                 games: int) -> None:
+    def __init__(self, display: Display, environment: ALEEnvironment, agent: Agent, games: int) -> None:
         self.display = display
         self.environment = environment
         self.agent = agent
-        self.network = network
         self.games = games
         self.speed_index = SPEEDS.index(1)
         self.manual = False
@@ -61,8 +60,8 @@ class GameWatcher:
         environment.frame_listeners.append(self.on_frame)
         agent.steer = self.steer
 
-    def steer(self, action: int) -> int:
-        self.q_values = self.network.predict(self.agent.state_buffer.state()[None])[0]
+    def steer(self, action: int, q_values: np.ndarray) -> int:
+        self.q_values = q_values
         if self.manual:
             action = manual_action(self.display.held_directions(), self.environment.action_names())
             self.manual_steps += 1

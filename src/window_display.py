@@ -27,16 +27,22 @@ DIRECTION_KEYS = dict(zip(DIRECTIONS, (pygame.K_UP, pygame.K_DOWN, pygame.K_LEFT
 class WindowDisplay(Display):
     frames_per_second = 60
 
-    def __init__(self, title: str, sound: bool) -> None:
+    def __init__(self, title: str, action_names: list[str], sound: bool) -> None:
         try:
             pygame.display.init()
             pygame.font.init()
             self.picture_size = (160 * SCALE[0], 210 * SCALE[1])
             self.font = pygame.font.Font(None, 22)
             self.line_height = self.font.get_linesize()
-            self.window = pygame.display.set_mode((self.picture_size[0], self.picture_size[1] + 5 * self.line_height))
+            widest = [f"{name} -00.000" for name in action_names]  # Q-values rarely need more room than this
+            text_lines = 3 + len(self._rows(widest))  # the headline, the Q-values, a message and the keys
+            self.window = pygame.display.set_mode((self.picture_size[0],
+                                                   self.picture_size[1] + text_lines * self.line_height + 8))
         except pygame.error as error:
             raise UsageError(f"cannot open a window: {error} (--display_screen terminal draws in the terminal)") from None
+        if pygame.display.get_driver() in ("offscreen", "dummy"):
+            pygame.quit()
+            raise UsageError("no graphical display to open a window on: --display_screen terminal draws in the terminal")
         pygame.display.set_caption(title)
         self.closed = False
         self.volume = 0.5
@@ -50,17 +56,28 @@ class WindowDisplay(Display):
         self.window.blit(pygame.transform.scale(frame, self.picture_size), (0, 0))
         y = self.picture_size[1] + 4
         self._text(status.headline(), 4, y, TEXT)
-        x, y = 4, y + self.line_height
-        for text, chosen in status.q_value_cells():
-            width = self.font.size(text)[0]
-            if x > 4 and x + width > self.picture_size[0]:
-                x, y = 4, y + self.line_height
-            self._text(text, x, y, CHOSEN if chosen else TEXT)
-            x += width + 14
-        for message in [*status.messages, KEYS_HELP]:
+        cells = status.q_value_cells()
+        for row in self._rows([text for text, _ in cells]):
+            y += self.line_height
+            for index, x in row:
+                text, chosen = cells[index]
+                self._text(text, x, y, CHOSEN if chosen else TEXT)
+        for message in ["  ".join(status.messages), KEYS_HELP]:
             y += self.line_height
             self._text(message, 4, y, TEXT)
         pygame.display.flip()
+
+    def _rows(self, texts: list[str]) -> list[list[tuple[int, int]]]:
+        """Texts laid out in rows across the window: each row's (index, x) pairs."""
+        rows, x = [[]], 4
+        for index, text in enumerate(texts):
+            width = self.font.size(text)[0]
+            if rows[-1] and x + width > self.picture_size[0]:
+                rows.append([])
+                x = 4
+            rows[-1].append((index, x))
+            x += width + 14
+        return rows
 
     def _text(self, text: str, x: int, y: int, colour: tuple[int, int, int]) -> None:
         self.window.blit(self.font.render(text, True, colour), (x, y))

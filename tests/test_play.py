@@ -75,7 +75,7 @@ def test_the_terminal_shows_the_game_in_colour_with_score_and_q_values_and_obeys
     picture = terminal.screen(colours=True)
     assert picture.count("\u2580") > 2000  # the half blocks of the picture fill the terminal's width
     assert "38;2;%d;%d;%d" % BREAKOUT_RED_BRICKS in picture or "48;2;%d;%d;%d" % BREAKOUT_RED_BRICKS in picture
-    q_values = r"NOOP -?\d+\.\d\d  FIRE -?\d+\.\d\d  RIGHT -?\d+\.\d\d  LEFT -?\d+\.\d\d"
+    q_values = r"NOOP -?\d+\.\d{3}  FIRE -?\d+\.\d{3}  RIGHT -?\d+\.\d{3}  LEFT -?\d+\.\d{3}"
     assert wait_for(lambda: re.search(q_values, terminal.screen()), timeout=10), terminal.screen()
     status = terminal.screen()
     assert re.search(r"breakout  score \d+  lives \d  game 1 of 1  speed x1  agent", status), status
@@ -88,9 +88,13 @@ def test_the_terminal_shows_the_game_in_colour_with_score_and_q_values_and_obeys
     assert wait_for(lambda: "no sound here" in terminal.screen(), timeout=10)
     terminal.type("m")
     assert wait_for(lambda: "MANUAL" in terminal.screen(), timeout=10)
-    for _ in range(20):  # a held key repeats: the player's action replaces the agent's while it does
-        terminal.type("Right")
+    assert wait_for(lambda: "\x1b[7mNOOP" in terminal.screen(colours=True), timeout=10)  # no key held: no move
+    for _ in range(10):  # a held key repeats: the player's action replaces the agent's while it does
+        terminal.type("Left")
         time.sleep(0.05)
+    assert "\x1b[7mLEFT" in terminal.screen(colours=True)
+    terminal.type("Right")  # the opposite direction takes over at once
+    time.sleep(0.2)
     assert "\x1b[7mRIGHT" in terminal.screen(colours=True)
 
     terminal.type("q")
@@ -117,6 +121,25 @@ def test_ctrl_c_stops_the_game_and_gives_the_terminal_back(terminal, trained_run
     assert (tmp_path / "exit_code").read_text().strip() == "130"
     screen = terminal.screen()
     assert "stopped after 0 of 1 games; nothing was written" in screen and "Traceback" not in screen
+
+
+def test_ctrl_z_gives_the_shell_its_terminal_and_fg_brings_the_game_back(terminal, trained_run, tmp_path):
+    start_play_in(terminal, trained_run / "breakout_2.pkl", tmp_path)
+    terminal.type("C-z")
+    assert {"icanon", "echo"} <= terminal_modes(tmp_path)  # the shell ran stty while the game was stopped
+    assert "\u2580" not in terminal.screen()
+    terminal.type("fg", "Enter")
+    assert wait_for(lambda: "score" in terminal.screen() and terminal.screen().count("\u2580") > 2000, timeout=20)
+    terminal.type("q")
+    assert wait_for(lambda: "quit after 0 of 1 games" in terminal.screen(), timeout=30), terminal.screen()
+
+
+def test_the_games_are_counted_as_they_come(terminal, trained_run, tmp_path):
+    terminal.type(f"cd {ROOT} && unset DISPLAY WAYLAND_DISPLAY && ./play.sh {trained_run / 'breakout_2.pkl'} "
+                  "--play_games 2 --max_test_frames 200", "Enter")
+    assert wait_for(lambda: "game 1 of 2" in terminal.screen()), terminal.screen()
+    assert wait_for(lambda: "game 2 of 2" in terminal.screen(), timeout=30), terminal.screen()
+    assert wait_for(lambda: "2 games, average reward" in terminal.screen(), timeout=30), terminal.screen()
 
 
 @pytest.fixture
@@ -161,6 +184,13 @@ def test_with_no_screen_and_no_terminal_play_says_where_it_could_show_the_game(t
     result = subprocess.run([str(ROOT / "play.sh"), str(trained_run / "breakout_2.pkl")], cwd=ROOT, env=environment,
                             stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
     assert_clear_error(result, "no screen to show the game on", "record.sh")
+
+
+def test_a_window_needs_a_graphical_display(trained_run):
+    environment = {name: value for name, value in os.environ.items() if name not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    result = subprocess.run([str(ROOT / "play.sh"), str(trained_run / "breakout_2.pkl"), "--display_screen", "window"],
+                            cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120)
+    assert_clear_error(result, "no graphical display", "--display_screen terminal")
 
 
 def test_the_display_is_for_games_played_on_ales_own_interface(trained_run):

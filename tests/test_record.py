@@ -1,5 +1,7 @@
 """record.sh: every frame of one game as PNG files and as a video."""
 
+from fractions import Fraction
+
 import av
 import cv2
 import numpy as np
@@ -55,3 +57,21 @@ def test_recording_needs_the_ale_backend_and_a_game_to_play(trained_run, tmp_pat
     assert_clear_error(run_main("--load_weights", snapshot, "--play_games", "1", "--sound", "true"), "give --video_file")
     assert_clear_error(run_main("Breakout-v0", "--environment", "gym", "--load_weights", snapshot, "--play_games", "1",
                                 "--video_file", str(tmp_path / "v.mp4")), "use --environment ale")
+
+
+def test_a_mov_video_is_a_quicktime_file_shown_at_four_by_three(trained_run, tmp_path):
+    result = run_main("--load_weights", str(trained_run / "breakout_2.pkl"), "--play_games", "1", "--max_test_frames",
+                      "120", "--video_file", str(tmp_path / "{snapshot}.mov"), "--progress", "false")
+    assert result.returncode == 0, result.stderr
+    with av.open(str(tmp_path / "breakout_2.mov")) as video:
+        assert "mov" in video.format.name
+        stream = video.streams.video[0]
+        assert (stream.width, stream.height) == (160, 210) and stream.display_aspect_ratio == Fraction(4, 3)
+
+
+def test_video_formats_and_path_names_it_cannot_write_are_refused_before_the_game(trained_run, tmp_path):
+    snapshot = str(trained_run / "breakout_2.pkl")
+    assert_clear_error(run_main("--load_weights", snapshot, "--play_games", "1", "--video_file",
+                                str(tmp_path / "v.webm")), ".mp4 or .mov")
+    assert_clear_error(run_main("--load_weights", snapshot, "--play_games", "1", "--video_file",
+                                str(tmp_path / "{foo}.mp4")), "{foo}", "{snapshot}")
