@@ -28,13 +28,14 @@ from replay_memory import ReplayMemory, bytes_per_transition, check_fits_in_memo
 from recorder import VIDEO_SUFFIXES, GameRecorder
 from snapshot import check_compatible, load_snapshot, pack_screens, save_snapshot, unpack_screens
 from phase_statistics import Statistics, keep_rows_up_to_epoch, read_csv_rows
+from visualization import StateRecorder, guided_backprop_sections, saliency_sections, write_page
 from watcher import GameWatcher
 
 log = logging.getLogger(__name__)
 # What each output path may name, filled in when the run starts.
 PLACEHOLDERS = {"csv_file": ("{game}",), "save_weights_prefix": ("{game}",), "results_folder": ("{game}", "{protocol}"),
                 "record_screen_path": ("{game}", "{epoch}", "{snapshot}"),
-                "video_file": ("{game}", "{epoch}", "{snapshot}")}
+                "video_file": ("{game}", "{epoch}", "{snapshot}"), "visualization_file": ("{game}",)}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -63,6 +64,7 @@ def run(argv: Sequence[str] | None) -> int:
         check_compatible(snapshot, options.load_weights, environment.game, environment.action_names(), vars(options))
     csv_path, prefix = output_paths(options, environment.name)
     results_folder = evaluation_folder(options, environment.name)
+    visualization_path = output_file(options.visualization_file, environment.name, "visualization")
     if options.protocol in ("nature", "machado") and environment.skips_frames_itself:
         log.warning("%s skips frames itself without max-pooling, which the %s protocol does not: evaluate on "
                     "its NoFrameskip id for the paper's preprocessing", options.game, options.protocol)
@@ -97,6 +99,7 @@ def run(argv: Sequence[str] | None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: request_stop(agent))
     if options.play_games:
         watcher = make_watcher(display_kind, options, environment, agent, statistics)
+        state_recorder = StateRecorder(agent) if visualization_path else None
         recorder = None
         try:
             recorder = make_recorder(options, environment, snapshot["epoch"] if snapshot else 0)
@@ -106,14 +109,17 @@ def run(argv: Sequence[str] | None) -> int:
                 watcher.display.close()
             if recorder is not None:
                 recorder.close()
-        if agent.stop_requested and recorder is not None:
-            print(f"stopped after {len(statistics.game_rewards)} of {options.play_games} games; the recording holds "
-                  f"what was played: {recorder.video_file or recorder.folder}", file=sys.stderr)
-            return 130
+        recorded = f"; the recording holds what was played: {recorder.video_file or recorder.folder}" if recorder else ""
         if watcher is not None and watcher.quit:
-            print(f"quit after {len(statistics.game_rewards)} of {options.play_games} games"
-                  f"{'' if not watcher.manual_steps else f', {watcher.manual_steps} steps under manual control'}")
+            manual = f", {watcher.manual_steps} steps under manual control" if watcher.manual_steps else ""
+            print(f"quit after {len(statistics.game_rewards)} of {options.play_games} games{manual}{recorded}")
             return 0
+        if agent.stop_requested and recorder is not None:
+            print(f"stopped after {len(statistics.game_rewards)} of {options.play_games} games{recorded}",
+                  file=sys.stderr)
+            return 130
+        if visualization_path and not agent.stop_requested:
+            visualize(options, environment, network, state_recorder, visualization_path)
         if results_folder and not agent.stop_requested:
             summary = write_evaluation(results_folder, statistics.game_rewards, statistics.game_frames,
                                        game=environment.game, environment=f"{options.environment} {options.game}",
@@ -213,6 +219,29 @@ def make_watcher(display_kind: str | None, options: argparse.Namespace, environm
     return GameWatcher(display, environment, agent, options.play_games)
 
 
+def visualize(options: argparse.Namespace, environment: Environment, network: DeepQNetwork, recorder: StateRecorder,
+              path: Path) -> None:
+    """The page of what the network looked at in the games just played."""
+    states = np.stack(recorder.states)
+    source = f"{Path(options.load_weights).name}, " if options.load_weights else "an untrained network, "
+    if options.visualization == "saliency":
+        sections = saliency_sections(network.online, states, recorder.actions, environment.action_names(),
+                                     np.stack(recorder.q_values), options.visualization_states)
+        title = f"Saliency: {environment.name}"
+        explanation = (f"{source}{len(states)} states of {options.play_games} game(s) played. Each map is the "
+                       "gradient of the Q-value of the action taken with respect to the input state.")
+    else:
+        sections = guided_backprop_sections(network.online, states, options.visualization_filters)
+        title = f"Guided backpropagation: {environment.name}"
+        explanation = (f"{source}{len(states)} states of {options.play_games} game(s) played. For each filter, "
+                       "the state and position where it activates most, and the guided backpropagation of that "
+                       "one activation to the input (Springenberg et al. 2014).")
+    write_page(path, title, explanation, sections)
+    figures = sum(len(figures) for _, figures in sections)
+    log.info("wrote %s: %d figures from %d states, %.2f MB", path, figures, len(states), path.stat().st_size / 1e6)
+    print(f"wrote {path}")
+
+
 def make_network(options: argparse.Namespace, num_actions: int, device: torch.device) -> DeepQNetwork:
     return DeepQNetwork(
         num_actions,
@@ -298,6 +327,8 @@ def check_options(options: argparse.Namespace) -> None:
         raise UsageError("--sound goes into the video: give --video_file too")
     if (options.record_screen_path or options.video_file) and options.environment != "ale":
         raise UsageError("recording takes every emulated frame from ale-py's own interface: use --environment ale")
+    if options.visualization_file and not options.play_games:
+        raise UsageError("the visualization is of games played: give --play_games 1 or more")
     if options.display_screen != "false" and not options.play_games:
         raise UsageError("the screen is shown for games played: give --play_games 1 or more")
     if options.display_screen != "false" and options.environment != "ale":
@@ -313,6 +344,15 @@ def output_paths(options: argparse.Namespace, game: str) -> tuple[Path | None, s
     if prefix:
         ensure_writable_folder(Path(prefix).parent, "snapshots")
     return csv_path, prefix
+
+
+def output_file(template: str | None, name: str, what: str) -> Path | None:
+    """``template`` with ``{game}`` filled in, its folder checked for writing."""
+    if not template:
+        return None
+    path = Path(template.replace("{game}", name))
+    ensure_writable_folder(path.parent, what)
+    return path
 
 
 def evaluation_settings(options: argparse.Namespace, environment: Environment) -> dict:

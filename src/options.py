@@ -11,7 +11,7 @@ from environment import FRAME_POOLS
 SNAPSHOT_GROUPS = ("environment", "replay memory", "network", "agent")
 # Never taken from a snapshot, even to resume: they describe this machine and this invocation.
 NEVER_FROM_SNAPSHOT = {"game", "load_weights", "resume", "backend", "device", "log_level", "progress",
-                       "protocol", "results_folder", "display_screen", "record_screen_path", "video_file",
+                       "protocol", "results_folder", "display_screen", "visualization_file", "record_screen_path", "video_file",
                        "sound"}
 # The settings each evaluation protocol fixes (options given on the command line still win).
 PROTOCOLS = {
@@ -188,6 +188,15 @@ def build_parser(suppress_defaults: bool = False) -> tuple[OptionParser, dict[st
     add("--video_file", default=None, help="Encode the games played as an H.264 video at 60 frames per second "
         "(.mp4, or .mov); {game}, {epoch} and {snapshot} are replaced.")
     add("--sound", type=boolean, default=False, help="Put the game's sound in the video.")
+
+    add = group("visualization")
+    add("--visualization_file", default=None, help="Write an HTML page of what the network looks at in the games "
+        "played; {game} is replaced.")
+    add("--visualization", choices=("guided", "saliency"), default="guided",
+        help="guided: for each convolutional layer's first filters, the state where each activates most and its "
+             "guided backpropagation map; saliency: the gradient of the action taken for a few states in a row.")
+    add("--visualization_filters", type=positive_int, default=4, help="Filters shown per convolutional layer.")
+    add("--visualization_states", type=positive_int, default=8, help="States shown with --visualization saliency.")
 
     add = group("common")
     add("--random_seed", type=count, default=None, help="Seed for repeatable runs (on the CPU); a random one is drawn and logged when absent.")
