@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 
@@ -26,6 +25,7 @@ class StrongestActivation:
 
 
 def convolutions_of(network: nn.Module) -> list[nn.Conv2d]:
+    """The network's convolutional layers, first to last: the part whose filters are visualized."""
     return [module for module in network.modules() if isinstance(module, nn.Conv2d)]
 
 
@@ -79,11 +79,9 @@ def guided_backprop(convolutions: list[nn.Conv2d], state: np.ndarray, layer: int
 
 def _transposed(convolution: nn.Conv2d, signal: torch.Tensor, input_size: torch.Size) -> torch.Tensor:
     """The gradient of a convolution's output with respect to its input, for an input of ``input_size``."""
-    reached = [(size - 1) * stride - 2 * padding + kernel for size, stride, padding, kernel in
-               zip(signal.shape[2:], convolution.stride, convolution.padding, convolution.kernel_size)]
-    output_padding = tuple(wanted - got for wanted, got in zip(input_size, reached))
-    return F.conv_transpose2d(signal, convolution.weight, stride=convolution.stride, padding=convolution.padding,
-                              output_padding=output_padding)
+    return torch.nn.grad.conv2d_input((signal.shape[0], convolution.in_channels, *input_size), convolution.weight,
+                                      signal, stride=convolution.stride, padding=convolution.padding,
+                                      dilation=convolution.dilation, groups=convolution.groups)
 
 
 def saliency(network: nn.Module, state: np.ndarray, action: int) -> np.ndarray:
@@ -91,5 +89,5 @@ def saliency(network: nn.Module, state: np.ndarray, action: int) -> np.ndarray:
     device = next(network.parameters()).device
     inputs = torch.from_numpy(np.ascontiguousarray(state[None])).to(device).float().requires_grad_()
     with torch.enable_grad():
-        network(inputs)[0, action].backward()
-    return inputs.grad[0].cpu().numpy()
+        (gradient,) = torch.autograd.grad(network(inputs)[0, action], inputs)  # the weights' gradients stay untouched
+    return gradient[0].cpu().numpy()

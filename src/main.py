@@ -68,6 +68,7 @@ def run(argv: Sequence[str] | None) -> int:
     if options.protocol in ("nature", "machado") and environment.skips_frames_itself:
         log.warning("%s skips frames itself without max-pooling, which the %s protocol does not: evaluate on "
                     "its NoFrameskip id for the paper's preprocessing", options.game, options.protocol)
+    finished = False
     training = not options.play_games and (options.random_steps > 0 or options.train_steps > 0)
     start_epoch = snapshot["epoch"] if options.resume else 0
     if options.resume:
@@ -112,15 +113,17 @@ def run(argv: Sequence[str] | None) -> int:
         recorded = f"; the recording holds what was played: {recorder.video_file or recorder.folder}" if recorder else ""
         if watcher is not None and watcher.quit:
             manual = f", {watcher.manual_steps} steps under manual control" if watcher.manual_steps else ""
-            print(f"quit after {len(statistics.game_rewards)} of {options.play_games} games{manual}{recorded}")
+            unwritten = "; no page or results are written for games cut short" if visualization_path or results_folder else ""
+            print(f"quit after {len(statistics.game_rewards)} of {options.play_games} games{manual}{recorded}{unwritten}")
             return 0
         if agent.stop_requested and recorder is not None:
             print(f"stopped after {len(statistics.game_rewards)} of {options.play_games} games{recorded}",
                   file=sys.stderr)
             return 130
-        if visualization_path and not agent.stop_requested:
+        finished = not agent.stop_requested  # Ctrl-C while the page or the results are written changes nothing
+        if visualization_path and finished:
             visualize(options, environment, network, state_recorder, visualization_path)
-        if results_folder and not agent.stop_requested:
+        if results_folder and finished:
             summary = write_evaluation(results_folder, statistics.game_rewards, statistics.game_frames,
                                        game=environment.game, environment=f"{options.environment} {options.game}",
                                        protocol=options.protocol, settings=evaluation_settings(options, environment),
@@ -131,7 +134,7 @@ def run(argv: Sequence[str] | None) -> int:
         runner.train_and_test(start_epoch)
     else:
         runner.test_only(snapshot["epoch"] if snapshot else 0)
-    if agent.stop_requested:
+    if agent.stop_requested and not (options.play_games and finished):
         print(runner.interrupted_message(), file=sys.stderr)
         return 130
     log.info("all done")
@@ -236,7 +239,7 @@ def visualize(options: argparse.Namespace, environment: Environment, network: De
         explanation = (f"{source}{len(states)} states of {options.play_games} game(s) played. For each filter, "
                        "the state and position where it activates most, and the guided backpropagation of that "
                        "one activation to the input (Springenberg et al. 2014).")
-    write_page(path, title, explanation, sections)
+    write_page(path, title, explanation, sections, "the Q-value" if options.visualization == "saliency" else "the filter")
     figures = sum(len(figures) for _, figures in sections)
     log.info("wrote %s: %d figures from %d states, %.2f MB", path, figures, len(states), path.stat().st_size / 1e6)
     print(f"wrote {path}")
@@ -327,6 +330,8 @@ def check_options(options: argparse.Namespace) -> None:
         raise UsageError("--sound goes into the video: give --video_file too")
     if (options.record_screen_path or options.video_file) and options.environment != "ale":
         raise UsageError("recording takes every emulated frame from ale-py's own interface: use --environment ale")
+    if options.visualization and not options.visualization_file:
+        raise UsageError("--visualization chooses what the page shows: give --visualization_file too (or use ./nvis.sh)")
     if options.visualization_file and not options.play_games:
         raise UsageError("the visualization is of games played: give --play_games 1 or more")
     if options.display_screen != "false" and not options.play_games:
@@ -351,6 +356,8 @@ def output_file(template: str | None, name: str, what: str) -> Path | None:
     if not template:
         return None
     path = Path(template.replace("{game}", name))
+    if path.is_dir():
+        raise UsageError(f"the {what} file {path} is a folder: name a file in it, such as {path / (name + '.html')}")
     ensure_writable_folder(path.parent, what)
     return path
 

@@ -192,9 +192,9 @@ def build_parser(suppress_defaults: bool = False) -> tuple[OptionParser, dict[st
     add = group("visualization")
     add("--visualization_file", default=None, help="Write an HTML page of what the network looks at in the games "
         "played; {game} is replaced.")
-    add("--visualization", choices=("guided", "saliency"), default="guided",
-        help="guided: for each convolutional layer's first filters, the state where each activates most and its "
-             "guided backpropagation map; saliency: the gradient of the action taken for a few states in a row.")
+    add("--visualization", choices=("guided", "saliency"), default=None,
+        help="guided (the default): for each convolutional layer's first filters, the state where each activates "
+             "most and its guided backpropagation map; saliency: the gradient of the action taken for a few states in a row.")
     add("--visualization_filters", type=positive_int, default=4, help="Filters shown per convolutional layer.")
     add("--visualization_states", type=positive_int, default=8, help="States shown with --visualization saliency.")
 

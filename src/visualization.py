@@ -6,7 +6,6 @@ and blue, so what stayed still is grey and what moved leaves a red-green-blue tr
 
 import base64
 import html
-import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,14 +14,15 @@ import numpy as np
 from torch import nn
 
 from agent import Agent
+from errors import UsageError
 from files import write_atomically
 from guided_backprop import convolutions_of, guided_backprop, saliency, strongest_activations
 
-log = logging.getLogger(__name__)
-SCALE = 3  # 84x84 screens drawn at 252x252
+SCALE = 3  # 84x84 screens shown at 252x252, enlarged by the browser so the page stays small
 COLOUR_CODE = ("Each picture shows the last three of a state's four frames as red, green and blue: grey where "
-               "nothing changed, blue where the newest frame differs, so a moving ball leaves a red-green-blue trail; "
-               "in the maps, brightness is how strongly a pixel drives the unit, in the same colours.")
+               "nothing changed; where something moved, its newest place is blue and its older ones green and red, "
+               "so a moving ball leaves a red-green-blue trail (and what disappeared leaves yellow). In the maps, "
+               "brightness is how strongly a pixel drives {what}, in the same colours.")
 
 
 class StateRecorder:
@@ -37,6 +37,7 @@ class StateRecorder:
         agent.steer = self.steer
 
     def steer(self, action: int, q_values: np.ndarray) -> int:
+        """Keep the state and pass the action on unchanged (or as a display's manual control changed it)."""
         if self.passed_on is not None:
             action = self.passed_on(action, q_values)
         self.states.append(self.agent.state_buffer.state().copy())
@@ -47,26 +48,32 @@ class StateRecorder:
 
 def state_picture(state: np.ndarray) -> np.ndarray:
     """RGB uint8 of a (history, height, width) state: its last three frames as red, green and blue."""
-    return _enlarged(np.moveaxis(state[-3:], 0, -1))
+    return np.moveaxis(state[-3:], 0, -1)
 
 
 def map_picture(influence: np.ndarray) -> np.ndarray:
-    """RGB uint8 of a map shaped like a state: the magnitude, brightest at its maximum, in the states' colours."""
-    magnitude = np.abs(influence[-3:])
+    """RGB uint8 of a map shaped like a state: the magnitude, scaled so the strongest pixel of any frame is
+    brightest, in the states' colours."""
+    magnitude = np.abs(influence)
     peak = magnitude.max()
     scaled = magnitude / peak * 255 if peak > 0 else magnitude
-    return _enlarged(np.moveaxis(scaled.astype(np.uint8), 0, -1))
+    return np.moveaxis(scaled[-3:].astype(np.uint8), 0, -1)
 
 
-def _enlarged(rgb: np.ndarray) -> np.ndarray:
-    return np.repeat(np.repeat(rgb, SCALE, axis=0), SCALE, axis=1)
+def _oldest_frame_only(influence: np.ndarray) -> bool:
+    return not np.abs(influence[-3:]).any() and np.abs(influence[0]).any()
 
 
 def guided_backprop_sections(network: nn.Module, states: np.ndarray, filters: int) -> list[tuple[str, list[str]]]:
     """One section per convolutional layer, one figure per filter: its strongest state and that activation's map."""
     convolutions = convolutions_of(network)
+    # A state whose oldest frame is blank comes from the first steps of a game, padded with zeros: their sharp
+    # edges excite filters as no real screen does, so they are searched only when there is nothing else.
+    whole = np.flatnonzero(states[:, 0].any(axis=(1, 2)))
+    searched = whole if len(whole) else np.arange(len(states))
     sections = {}
-    for strongest in strongest_activations(convolutions, states, filters):
+    for strongest in strongest_activations(convolutions, states[searched], filters):
+        strongest.state_index = int(searched[strongest.state_index])
         convolution = convolutions[strongest.layer]
         heading = (f"Layer {strongest.layer + 1}: {convolution.out_channels} filters of "
                    f"{convolution.kernel_size[0]}x{convolution.kernel_size[1]}, stride {convolution.stride[0]}")
@@ -94,22 +101,30 @@ def saliency_sections(network: nn.Module, states: np.ndarray, actions: list[int]
 
 
 def _figure(state: np.ndarray, influence: np.ndarray, caption: str) -> str:
+    if _oldest_frame_only(influence):
+        caption += " · the map lies in the oldest frame only, which the pictures leave out"
     return (f"<figure>{_image(state_picture(state), 'input state')}{_image(map_picture(influence), 'map')}"
             f"<figcaption>{html.escape(caption)}</figcaption></figure>")
 
 
 def _image(rgb: np.ndarray, label: str) -> str:
     encoded = base64.b64encode(cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))[1].tobytes()).decode()
-    return f'<img alt="{label}" title="{label}" src="data:image/png;base64,{encoded}">'
+    height, width = rgb.shape[:2]
+    return (f'<img alt="{label}" title="{label}" width={width * SCALE} height={height * SCALE} '
+            f'src="data:image/png;base64,{encoded}">')
 
 
-def write_page(path: Path, title: str, explanation: str, sections: list[tuple[str, list[str]]]) -> None:
-    """One HTML file with every image inside it, so it opens offline and travels as one file."""
+def write_page(path: Path, title: str, explanation: str, sections: list[tuple[str, list[str]]], what: str) -> None:
+    """One HTML file with every image inside it, so it opens offline and travels as one file; ``what`` the maps
+    show the drive of: 'the filter' or 'the Q-value'."""
     body = "".join(f"<section><h2>{html.escape(heading)}</h2>{''.join(figures)}</section>"
                    for heading, figures in sections)
     page = (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}</title><style>"
             "body{font-family:sans-serif;background:#111;color:#ddd;margin:2em}figure{display:inline-block;"
             "margin:0 1.5em 1.5em 0}img{image-rendering:pixelated;margin-right:4px}figcaption{font-size:0.85em}"
             f"</style></head><body><h1>{html.escape(title)}</h1><p>{html.escape(explanation)}</p>"
-            f"<p>{html.escape(COLOUR_CODE)}</p>{body}</body></html>")
-    write_atomically(path, lambda file: file.write(page.encode()))
+            f"<p>{html.escape(COLOUR_CODE.format(what=what))}</p>{body}</body></html>")
+    try:
+        write_atomically(path, lambda file: file.write(page.encode()))
+    except OSError as error:
+        raise UsageError(f"cannot write the visualization {path}: {error.strerror or error}") from None

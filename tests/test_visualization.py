@@ -1,9 +1,7 @@
 """nvis.sh: guided backpropagation and saliency, checked by hand and on the real network and game."""
 
 import base64
-import subprocess
 from html.parser import HTMLParser
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -11,11 +9,11 @@ import pytest
 import torch
 from torch import nn
 
-from conftest import ROOT, assert_clear_error, run_main, run_script
+from conftest import assert_clear_error, run_main, run_script
 from deepqnetwork import DeepQNetwork
 from environment import ALEEnvironment
 from guided_backprop import convolutions_of, guided_backprop, saliency, strongest_activations
-from visualization import COLOUR_CODE, guided_backprop_sections
+from visualization import COLOUR_CODE, guided_backprop_sections, map_picture, state_picture
 
 # One 3x3 screen of 0 and 255 (0 and 1 once scaled), two 2x2 filters, then one 2x2 filter over both.
 SCREEN = np.array([[[255, 0, 255], [0, 255, 0], [255, 255, 0]]], dtype=np.uint8)
@@ -48,6 +46,27 @@ def test_the_strongest_activation_of_each_filter_is_found_over_states_and_positi
     strongest = strongest_activations(convolutions_of(hand_built_network()), states, filters=4)
     found = [(each.layer, each.filter, each.value, each.state_index, each.position) for each in strongest]
     assert found == [(0, 0, 2.0, 1, (0, 0)), (0, 1, 2.0, 1, (0, 1)), (1, 0, 2.0, 1, (0, 0))]
+
+
+def test_the_search_finds_the_same_strongest_activations_in_batches_of_any_size(breakout_states):
+    torch.manual_seed(0)
+    convolutions = convolutions_of(DeepQNetwork(4, device=torch.device("cpu")).online)
+    at_once = strongest_activations(convolutions, breakout_states, filters=6)
+    one_by_one = strongest_activations(convolutions, breakout_states, filters=6, batch_size=1)
+    where = [(each.layer, each.filter, each.state_index, each.position) for each in at_once]
+    assert where == [(each.layer, each.filter, each.state_index, each.position) for each in one_by_one]
+    assert [each.value for each in at_once] == pytest.approx([each.value for each in one_by_one], rel=1e-5)
+    assert len({each.state_index for each in at_once}) > 1  # the states differ: the search looked at all of them
+
+
+def test_a_state_is_drawn_with_its_last_three_frames_as_red_green_and_blue():
+    state = np.zeros((4, 84, 84), dtype=np.uint8)
+    state[0, 0, 0], state[1, 0, 1], state[2, 0, 2], state[3, 0, 3] = 40, 80, 120, 160
+    picture = state_picture(state)
+    assert picture[0, :4].tolist() == [[0, 0, 0], [80, 0, 0], [0, 120, 0], [0, 0, 160]]
+    influence = np.zeros((4, 84, 84))
+    influence[3, 5, 5], influence[1, 6, 6] = -2.0, 1.0  # magnitude counts, whatever the sign
+    assert map_picture(influence)[5, 5].tolist() == [0, 0, 255] and map_picture(influence)[6, 6].tolist() == [127, 0, 0]
 
 
 def test_a_filter_that_never_activates_says_so_instead_of_showing_a_blank_map():
@@ -167,9 +186,9 @@ def test_nvis_sh_writes_one_page_with_a_state_and_its_map_for_each_layer_and_fil
     assert all("never activates" in figure["caption"] for figure in page.figures if not figure["images"])
     assert len(shown) >= 6
     state, influence = (decoded(source) for source in shown[0]["images"])
-    assert state.shape == influence.shape == (252, 252, 3)
+    assert state.shape == influence.shape == (84, 84, 3)  # drawn at 252x252 by the page, stored small
     assert state.max() > 0 and influence.max() == 255  # a map is drawn brightest at its strongest pixel
-    assert COLOUR_CODE in "".join(page.text)
+    assert COLOUR_CODE.format(what="the filter") in "".join(page.text)
     assert not list(tmp_path.glob(".*.tmp"))  # written through a temporary file, renamed into place
 
 
@@ -182,6 +201,8 @@ def test_nvis_sh_saliency_shows_the_states_leading_to_the_most_valued_step(train
     assert len(page.figures) == 5 and all(len(figure["images"]) == 2 for figure in page.figures)
     steps = [int(figure["caption"].split("game step ")[1].split(" ")[0]) for figure in page.figures]
     assert steps == list(range(steps[0], steps[0] + 5))
+    q_values = [float(figure["caption"].split("Q ")[1]) for figure in page.figures]
+    assert q_values[-1] == max(q_values)  # the sequence ends at the step valued most
 
 
 def test_a_visualization_that_could_not_be_written_is_refused_before_the_game(trained_run, tmp_path):
@@ -190,5 +211,9 @@ def test_a_visualization_that_could_not_be_written_is_refused_before_the_game(tr
     result = run_script("nvis.sh", str(trained_run / "breakout_2.pkl"), "--visualization_file",
                         str(blocked / "breakout.html"))
     assert_clear_error(result, "visualization")
+    assert_clear_error(run_script("nvis.sh", str(trained_run / "breakout_2.pkl"), "--visualization_file", str(tmp_path)),
+                       "is a folder")
+    assert_clear_error(run_main("--load_weights", str(trained_run / "breakout_2.pkl"), "--play_games", "1",
+                                "--visualization", "saliency"), "--visualization_file")
     assert_clear_error(run_main("--load_weights", str(trained_run / "breakout_2.pkl"), "--visualization_file",
                                 str(tmp_path / "page.html"), "--test_steps", "10"), "--play_games")
