@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import cv2
 import numpy as np
-from ale_py import ALEInterface, LoggerMode, roms
+from ale_py import ALEInterface, ALEState, LoggerMode, roms
 
 from errors import UsageError
 
@@ -64,6 +64,7 @@ class Environment(ABC):
     """
 
     game: str  # ale-py's name of the game: 'breakout'
+    ale: ALEInterface  # the emulator, whichever backend drives it
     name: str  # what output files are named after: the game, or a Gymnasium id made safe for paths
     frame_skip: int | list[int]  # frames per agent step, or those a Gymnasium id draws from
     skips_frames_itself = False  # a Gymnasium id with its own frame skip, and no max-pooling
@@ -97,6 +98,13 @@ class Environment(ABC):
 
     @abstractmethod
     def _emulator_game_over(self) -> bool: ...
+
+    def emulator_state(self) -> bytes:
+        """The emulator with its random number generator, so a resumed run plays on exactly as it would have."""
+        return self.ale.cloneState(include_rng=True).serialize()
+
+    def restore_emulator_state(self, state: bytes) -> None:
+        self.ale.restoreState(ALEState(state))
 
     def set_mode(self, mode: str) -> None:
         """``train`` or ``test``: decides what ends an episode (see the class docstring)."""

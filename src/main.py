@@ -3,6 +3,7 @@
 import argparse
 import csv
 import logging
+import os
 import re
 import secrets
 import signal
@@ -24,10 +25,11 @@ from evaluation import summary_line as evaluation_summary_line
 from evaluation import write_evaluation
 from files import ensure_writable_folder
 from options import parse_options
+from replay_file import load_replay, replay_save_id, save_replay
 from replay_memory import ReplayMemory, bytes_per_transition, check_fits_in_memory
 from recorder import VIDEO_SUFFIXES, GameRecorder
 from snapshot import check_compatible, load_snapshot, pack_screens, save_snapshot, unpack_screens
-from phase_statistics import Statistics, keep_rows_up_to_epoch, read_csv_rows
+from phase_statistics import PHASE_ORDER, Statistics, keep_rows_before, read_csv_rows
 from visualization import StateRecorder, guided_backprop_sections, saliency_sections, write_page
 from watcher import GameWatcher
 
@@ -70,9 +72,9 @@ def run(argv: Sequence[str] | None) -> int:
                     "its NoFrameskip id for the paper's preprocessing", options.game, options.protocol)
     finished = False
     training = not options.play_games and (options.random_steps > 0 or options.train_steps > 0)
-    start_epoch = snapshot["epoch"] if options.resume else 0
+    resume_point = next_phase(snapshot) if options.resume else None
     if options.resume:
-        refuse_to_overwrite_later_snapshots(prefix, start_epoch, options.load_weights)
+        refuse_to_overwrite_later_snapshots(prefix, snapshot["epoch"], options.load_weights)
     elif training:
         refuse_to_overwrite(prefix, csv_path)
     if training:
@@ -82,7 +84,7 @@ def run(argv: Sequence[str] | None) -> int:
     memory = make_memory(options, memory_seed) if training else None
     statistics = Statistics(csv_path, snapshot["counters"]["total_time"] if options.resume else 0.0, options.progress)
     agent = make_agent(options, environment, network, memory, statistics, agent_seed)
-    runner = PhaseRunner(options, environment, network, memory, agent, statistics, prefix)
+    runner = PhaseRunner(options, environment, network, memory, agent, statistics, prefix, memory_seed)
     if snapshot is not None:
         runner.restore(snapshot, resume=options.resume)
         log.info("loaded %s (epoch %d)%s", options.load_weights, snapshot["epoch"], ", resuming" if options.resume else "")
@@ -91,7 +93,7 @@ def run(argv: Sequence[str] | None) -> int:
 
     # Every check has passed: only now change files an earlier run left.
     if options.resume:
-        trim_results(csv_path, start_epoch)
+        trim_results(csv_path, *resume_point)
     elif training and csv_path and csv_path.exists():
         log.warning("replacing %s: no snapshot of its run exists to continue it", csv_path)
         csv_path.unlink()
@@ -131,12 +133,12 @@ def run(argv: Sequence[str] | None) -> int:
             print(evaluation_summary_line(summary))
             log.info("wrote %s and %s", results_folder / "episodes.csv", results_folder / "summary.json")
     elif training:
-        runner.train_and_test(start_epoch)
+        runner.train_and_test(resume_point, snapshot.get("interrupted") if options.resume else None)
     else:
         runner.test_only(snapshot["epoch"] if snapshot else 0)
     if agent.stop_requested and not (options.play_games and finished):
         print(runner.interrupted_message(), file=sys.stderr)
-        return 130
+        return 0 if training and runner.saved_on_stop else 130
     log.info("all done")
     return 0
 
@@ -158,7 +160,7 @@ def read_options(argv: Sequence[str] | None) -> tuple[argparse.Namespace, dict |
     elif options.resume:
         raise UsageError("--resume needs --load_weights SNAPSHOT, the snapshot to continue from")
     check_options(options)
-    if options.resume and snapshot["epoch"] >= options.epochs:
+    if options.resume and snapshot["epoch"] >= options.epochs and not snapshot.get("interrupted"):
         raise UsageError(f"snapshot {options.load_weights} is already at epoch {snapshot['epoch']} of "
                          f"--epochs {options.epochs}: pass a larger --epochs to train longer")
     return options, snapshot
@@ -291,12 +293,18 @@ def check_results_file(csv_path: Path | None) -> None:
                              "with --csv_file") from None
 
 
-def trim_results(csv_path: Path | None, epoch: int) -> None:
+def next_phase(snapshot: dict) -> tuple[int, str]:
+    """Where a resumed run begins: the phase a snapshot was saved in the middle of, or the next epoch."""
+    interrupted = snapshot.get("interrupted")
+    return (snapshot["epoch"], interrupted["phase"]) if interrupted else (snapshot["epoch"] + 1, "train")
+
+
+def trim_results(csv_path: Path | None, epoch: int, phase: str) -> None:
     if csv_path and csv_path.exists():
-        dropped = keep_rows_up_to_epoch(csv_path, epoch)
+        dropped = keep_rows_before(csv_path, epoch, phase)
         if dropped:
-            log.warning("dropped %d rows after epoch %d from %s: they came from a run past this snapshot",
-                        dropped, epoch, csv_path)
+            log.warning("dropped %d rows from epoch %d %s on from %s: they came from a run past this snapshot",
+                        dropped, epoch, phase, csv_path)
 
 
 def check_options(options: argparse.Namespace) -> None:
@@ -387,6 +395,16 @@ def snapshot_path(prefix: str, epoch: int) -> Path:
     return Path(f"{prefix}_{epoch}.pkl")
 
 
+def run_prefix(snapshot: Path) -> str:
+    """``snapshots/breakout_3.pkl`` -> ``snapshots/breakout``: what a run's files are named after."""
+    return re.sub(r"_\d+\.pkl$", "", str(snapshot))
+
+
+def replay_paths(prefix: str) -> tuple[Path, Path]:
+    """The run's replay memory, kept for its newest snapshot only, and the one being saved with the next."""
+    return Path(f"{prefix}.replay"), Path(f"{prefix}.replay.new")
+
+
 def newest_snapshot_after(prefix: str | None, epoch: int) -> Path | None:
     """The newest snapshot ``PREFIX_<e>.pkl`` with ``e > epoch`` that exists, if any."""
     if not prefix:
@@ -450,7 +468,8 @@ class PhaseRunner:
     """Runs the phases in order and writes what each one produces: CSV rows and snapshots."""
 
     def __init__(self, options: argparse.Namespace, environment: Environment, network: DeepQNetwork,
-                 memory: ReplayMemory | None, agent: Agent, statistics: Statistics, prefix: str | None) -> None:
+                 memory: ReplayMemory | None, agent: Agent, statistics: Statistics, prefix: str | None,
+                 memory_seed: np.random.SeedSequence) -> None:
         self.options = options
         self.environment = environment
         self.network = network
@@ -462,6 +481,26 @@ class PhaseRunner:
         self.epoch = 0
         self.phase = ""
         self.last_snapshot: Path | None = Path(options.load_weights) if options.resume else None
+        self.memory_seed = memory_seed
+        self.saved_on_stop = False
+
+    def restore_replay(self, snapshot_file: Path, save_id: str, epoch: int) -> None:
+        """The replay memory saved with the snapshot; an empty one only when the user allows it."""
+        saved, pending = replay_paths(run_prefix(snapshot_file))
+        if replay_save_id(pending) == save_id:  # the run stopped between saving the snapshot and renaming this
+            os.replace(pending, saved)
+        path = saved
+        try:
+            load_replay(path, self.memory, save_id, epoch)
+        except UsageError as error:
+            if not self.options.allow_empty_replay:
+                raise UsageError(f"{error}; resume with --allow_empty_replay true to go on with an empty replay "
+                                 "memory (the run then differs from one never interrupted)") from None
+            log.warning("%s; going on with an empty replay memory, as --allow_empty_replay asks", error)
+            self.memory = make_memory(self.options, self.memory_seed)
+            self.agent.memory = self.memory
+            return
+        log.info("loaded %s: %d transitions", path, self.memory.count)
 
     def restore(self, snapshot: dict, resume: bool) -> None:
         """The weights to test or play; to resume, everything ``_save`` kept of the training run."""
@@ -480,20 +519,40 @@ class PhaseRunner:
             self.memory.rng.bit_generator.state = snapshot["rng"]["memory"]
         if snapshot["validation_states"] is not None:
             self.validation_states = unpack_screens(snapshot["validation_states"])
+        if "emulator" in snapshot:  # absent from the snapshots of earlier versions
+            self.environment.restore_emulator_state(snapshot["emulator"].numpy().tobytes())
+        if self.memory is not None:
+            self.restore_replay(Path(self.options.load_weights), snapshot.get("save_id", ""), snapshot["epoch"])
 
-    def train_and_test(self, start_epoch: int) -> None:
+    def plan(self) -> list[tuple[int, str, int]]:
+        """Every phase of the run in order: (epoch, phase, steps)."""
         options = self.options
-        if options.random_steps and not options.resume:
-            self._phase(0, "random", options.random_steps, self.agent.play_random)
-            if options.replay_compress:
+        phases = [(0, "random", options.random_steps)]
+        for epoch in range(1, options.epochs + 1):
+            phases += [(epoch, "train", options.train_steps), (epoch, "test", options.test_steps)]
+        return [phase for phase in phases if phase[2] > 0]
+
+    def train_and_test(self, resume_point: tuple[int, str] | None, interrupted: dict | None) -> None:
+        """The phases of the plan from ``resume_point`` on, a snapshot at each epoch's end and where Ctrl-C stops it."""
+        plan = self.plan()
+        start = 0 if resume_point is None else next(
+            (index for index, (epoch, phase, _) in enumerate(plan)
+             if (epoch, PHASE_ORDER.index(phase)) >= (resume_point[0], PHASE_ORDER.index(resume_point[1]))), len(plan))
+        players = {"random": self.agent.play_random, "train": self.agent.train, "test": self.agent.test}
+        for index in range(start, len(plan)):
+            epoch, phase, steps = plan[index]
+            self._phase(epoch, phase, steps, players[phase], interrupted if index == start else None)
+            if self.agent.stop_requested:
+                if self.prefix and (self.options.train_steps or epoch == 0):
+                    self._save(epoch, interrupted={"phase": phase, "steps_done": self.statistics.steps,
+                                                   "statistics": self.statistics.phase_so_far()})
+                    self.saved_on_stop = True
+                return
+            if phase == "random" and self.options.replay_compress:
                 report_compressed_memory(self.memory)
-        for epoch in range(start_epoch + 1, options.epochs + 1):
-            if options.train_steps and not self.agent.stop_requested:
-                self._phase(epoch, "train", options.train_steps, self.agent.train)
-                if self.prefix and not self.agent.stop_requested:
-                    self._save(epoch)
-            if options.test_steps and not self.agent.stop_requested:
-                self._phase(epoch, "test", options.test_steps, self.agent.test)
+            epoch_ends = index + 1 == len(plan) or plan[index + 1][0] != epoch
+            if epoch_ends and epoch > 0 and self.prefix and self.options.train_steps:
+                self._save(epoch)  # at the epoch's end, so a resumed run goes on from the very same state
 
     def test_only(self, epoch: int) -> None:
         """One test phase, labelled with the epoch of the snapshot it tests; prints the scores."""
@@ -504,9 +563,14 @@ class PhaseRunner:
     def play(self) -> None:
         self._phase(0, "play", None, lambda _: self.agent.play(self.options.play_games))
 
-    def _phase(self, epoch: int, phase: str, steps: int | None, play: Callable[[int | None], None]) -> dict | None:
+    def _phase(self, epoch: int, phase: str, steps: int | None, play: Callable[[int | None], None],
+               interrupted: dict | None = None) -> dict | None:
+        """Play a phase, or the rest of one an earlier run stopped in the middle of; its CSV row."""
         self.epoch, self.phase = epoch, phase
         self.statistics.start_phase(epoch, phase, steps)
+        if interrupted is not None:
+            self.statistics.resume_phase(interrupted["statistics"])
+            steps -= interrupted["steps_done"]
         play(steps)
         if self.agent.stop_requested:
             self.statistics.abandon_phase()
@@ -531,8 +595,31 @@ class PhaseRunner:
             self.validation_states, max(1, len(self.validation_states) // 256))])
         return float(q_values.max(axis=1).mean())
 
-    def _save(self, epoch: int) -> None:
+    def _save(self, epoch: int, interrupted: dict | None = None) -> None:
+        """The replay memory as pending, then the snapshot, then the pending replay memory in place of the old:
+        killed at any moment, the newest snapshot still finds its own replay memory."""
         path = snapshot_path(self.prefix, epoch)
+        replay, pending = replay_paths(self.prefix)
+        save_id = secrets.token_hex(8)
+        try:
+            if self.memory is not None and self.options.save_replay_memory:
+                save_replay(pending, self.memory, save_id, epoch)
+            self._save_snapshot(path, epoch, interrupted, save_id)
+            if pending.exists():
+                os.replace(pending, replay)
+        except OSError as error:
+            pending.unlink(missing_ok=True)
+            needed = (self.memory.nbytes if self.memory is not None else 0) / 1e9
+            kept = f"; {self.last_snapshot} is intact: ./resume.sh {self.last_snapshot}" if self.last_snapshot else ""
+            raise UsageError(f"could not save {path}: {error.strerror or error}; free space in {path.parent} "
+                             f"(a snapshot with its replay memory takes about {needed + 0.01:.2f} GB){kept}") from None
+        self.last_snapshot = path
+        where = (f" in the middle of epoch {epoch} {interrupted['phase']} ({interrupted['steps_done']} steps)"
+                 if interrupted else "")
+        saved_replay = f" and {replay} ({replay.stat().st_size / 1e9:.2f} GB)" if replay.exists() else ""
+        log.info("saved %s%s%s", path, saved_replay, where)
+
+    def _save_snapshot(self, path: Path, epoch: int, interrupted: dict | None, save_id: str) -> None:
         save_snapshot(path, {
             "game": self.environment.game,
             "actions": self.environment.action_names(),
@@ -551,15 +638,18 @@ class PhaseRunner:
                 "torch": torch.get_rng_state(),
             },
             "validation_states": pack_screens(self.validation_states) if self.validation_states is not None else None,
+            "save_id": save_id,
+            "interrupted": interrupted,
+            "emulator": torch.frombuffer(bytearray(self.environment.emulator_state()), dtype=torch.uint8),
         })
-        self.last_snapshot = path
-        log.info("saved %s", path)
 
     def interrupted_message(self) -> str:
         if self.phase == "play":
             return (f"stopped after {len(self.statistics.game_rewards)} of {self.options.play_games} games; "
                     "nothing was written")
         where = f"stopped during {'epoch ' + str(self.epoch) + ' ' if self.epoch else ''}{self.phase}"
+        if self.saved_on_stop:
+            return f"{where} and saved where it stopped; continue with ./resume.sh {self.last_snapshot}"
         if self.last_snapshot:
             return f"{where}; continue from the last snapshot with ./resume.sh {self.last_snapshot}"
         return f"{where}; no snapshot was saved yet"

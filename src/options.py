@@ -10,9 +10,9 @@ from environment import FRAME_POOLS
 # Options a snapshot supplies when loaded: what shapes the network and the game it plays.
 SNAPSHOT_GROUPS = ("environment", "replay memory", "network", "agent")
 # Never taken from a snapshot, even to resume: they describe this machine and this invocation.
-NEVER_FROM_SNAPSHOT = {"game", "load_weights", "resume", "backend", "device", "log_level", "progress",
-                       "protocol", "results_folder", "display_screen", "visualization_file", "record_screen_path", "video_file",
-                       "sound"}
+NEVER_FROM_SNAPSHOT = {"game", "load_weights", "resume", "allow_empty_replay", "backend", "device", "log_level",
+                       "progress", "protocol", "results_folder", "display_screen", "visualization_file",
+                       "record_screen_path", "video_file", "sound"}
 # The settings each evaluation protocol fixes (options given on the command line still win).
 PROTOCOLS = {
     # Mnih et al. 2015: 30 games, up to 30 no-ops at the start, epsilon 0.05, 5 minutes, no sticky actions.
@@ -122,6 +122,11 @@ def build_parser(suppress_defaults: bool = False) -> tuple[OptionParser, dict[st
     add = group("replay memory")
     add("--replay_size", type=positive_int, default=1_000_000, help="Most transitions replay memory keeps.")
     add("--history_length", type=positive_int, default=4, help="How many screens form a state.")
+    add("--save_replay_memory", type=boolean, default=True,
+        help="Save replay memory beside each snapshot (SNAPSHOT.replay, the latest only), so a resumed run "
+             "continues exactly.")
+    add("--allow_empty_replay", type=boolean, default=False,
+        help="Resume with an empty replay memory when the snapshot's replay file is missing or does not match it.")
     add("--replay_compress", type=boolean, default=False,
         help="Keep screens lz4-compressed: 5 to 40%% of the memory depending on the game (1M transitions "
              "of Breakout in 0.5 GB instead of 7 GB) at the same training speed.")

@@ -77,6 +77,20 @@ class Statistics:
         self.loss_sum += loss
         self.updates += 1
 
+    def phase_so_far(self) -> dict:
+        """What a phase stopped halfway has counted, for the run that resumes it."""
+        return {"steps": self.steps, "game_rewards": list(self.game_rewards), "game_frames": list(self.game_frames),
+                "updates": self.updates, "loss_sum": float(self.loss_sum),
+                "seconds": time.perf_counter() - self.phase_start}
+
+    def resume_phase(self, so_far: dict) -> None:
+        """Go on counting a phase begun by an earlier run; its unfinished game was abandoned with that run."""
+        self.steps, self.updates = so_far["steps"], so_far["updates"]
+        self.game_rewards, self.game_frames = list(so_far["game_rewards"]), list(so_far["game_frames"])
+        self.loss_sum = torch.tensor(so_far["loss_sum"])
+        self.phase_start -= so_far["seconds"]
+        self._bar.update(self.steps)
+
     def abandon_phase(self) -> None:
         """A phase stopped early writes no row; its progress bar still ends its line."""
         self._bar.close()
@@ -135,10 +149,15 @@ def append_csv_row(path: Path, row: dict) -> None:
     _write_rows(path, [*previous, {key: _format(value) for key, value in row.items()}])
 
 
-def keep_rows_up_to_epoch(path: Path, epoch: int) -> int:
-    """Drop the rows after ``epoch`` (left by a run that went on past a snapshot now resumed); how many."""
+PHASE_ORDER = ("random", "train", "test")
+
+
+def keep_rows_before(path: Path, epoch: int, phase: str) -> int:
+    """Drop the rows of ``phase`` of ``epoch`` and after (left by a run that went on past the snapshot now
+    resumed, or by the phase it stopped in); how many."""
     rows = read_csv_rows(path)
-    kept = [row for row in rows if int(row["epoch"]) <= epoch]
+    point = (epoch, PHASE_ORDER.index(phase))
+    kept = [row for row in rows if (int(row["epoch"]), PHASE_ORDER.index(row["phase"])) < point]
     if len(kept) < len(rows):
         _write_rows(path, kept)
     return len(rows) - len(kept)
