@@ -27,6 +27,15 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
         raise
 
 
+def remove_unfinished_writes(folder: Path, name_pattern: str) -> int:
+    """Delete the temporary files that ``write_atomically`` left, for files matching the glob ``name_pattern``
+    in ``folder``, when its process was killed mid-write; how many."""
+    unfinished = list(Path(folder).glob(f".{name_pattern}.*.tmp"))
+    for temporary in unfinished:
+        temporary.unlink(missing_ok=True)
+    return len(unfinished)
+
+
 def ensure_writable_folder(folder: Path, what: str) -> None:
     """Fail before the run starts, not after its first epoch, when outputs cannot be written."""
     folder = Path(folder)

@@ -2,6 +2,7 @@
 
 import argparse
 import csv
+import glob
 import logging
 import os
 import re
@@ -23,7 +24,7 @@ from environment import ALEEnvironment, Environment
 from errors import UsageError
 from evaluation import summary_line as evaluation_summary_line
 from evaluation import write_evaluation
-from files import ensure_writable_folder
+from files import ensure_writable_folder, remove_unfinished_writes
 from options import parse_options
 from replay_file import load_replay, replay_save_id, save_replay
 from replay_memory import ReplayMemory, bytes_per_transition, check_fits_in_memory
@@ -92,6 +93,8 @@ def run(argv: Sequence[str] | None) -> int:
              ", ".join(environment.action_names()), device, seed)
 
     # Every check has passed: only now change files an earlier run left.
+    if training:
+        remove_unfinished_writes_of_run(csv_path, prefix)
     if options.resume:
         trim_results(csv_path, *resume_point)
     elif training and csv_path and csv_path.exists():
@@ -346,6 +349,16 @@ def check_options(options: argparse.Namespace) -> None:
         raise UsageError("the screen is shown for games played: give --play_games 1 or more")
     if options.display_screen != "false" and options.environment != "ale":
         raise UsageError("the display takes every emulated frame from ale-py's own interface: use --environment ale")
+
+
+def remove_unfinished_writes_of_run(csv_path: Path | None, prefix: str | None) -> None:
+    """A run killed while writing leaves a temporary file: this run's own are removed, never another run's."""
+    removed = remove_unfinished_writes(csv_path.parent, glob.escape(csv_path.name)) if csv_path else 0
+    if prefix:
+        folder, name = Path(prefix).parent, glob.escape(Path(prefix).name)
+        removed += remove_unfinished_writes(folder, f"{name}_[0-9]*.pkl") + remove_unfinished_writes(folder, f"{name}.replay*")
+    if removed:
+        log.warning("removed %d temporary files that a run killed while writing left behind", removed)
 
 
 def output_paths(options: argparse.Namespace, game: str) -> tuple[Path | None, str | None]:

@@ -1,0 +1,148 @@
+"""Never lose a run: exact resume with replay memory, saves on Ctrl-C, crashes at any moment, failed writes."""
+
+import random
+import re
+import resource
+import signal
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from conftest import ROOT, run_script
+from phase_statistics import TIME_COLUMNS, read_csv_rows
+
+# Epochs of a few hundred steps, a fixed seed: on the CPU every run of these settings is the same run.
+SMALL_EPOCHS = ["--random_steps", "200", "--train_steps", "300", "--test_steps", "200", "--replay_size", "2000",
+                "--validation_size", "64", "--target_steps", "100", "--exploration_decay_steps", "1000",
+                "--max_test_frames", "800", "--progress", "false", "--backend", "cpu", "--random_seed", "5"]
+
+
+def train_command(folder, epochs: int, *options: str) -> list[str]:
+    return [sys.executable, str(ROOT / "src" / "main.py"), "breakout", *SMALL_EPOCHS, "--epochs", str(epochs),
+            "--save_weights_prefix", str(folder / "breakout"), "--csv_file", str(folder / "breakout.csv"), *options]
+
+
+def assert_stops_with_clear_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    """Exit code 2 and, after the log of what ran, one last line that names the problem; never a traceback."""
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ")
+    for fragment in fragments:
+        assert fragment in last, last
+
+
+def rows_apart_from_timing(folder) -> list[dict]:
+    return [{column: value for column, value in row.items() if column not in TIME_COLUMNS}
+            for row in read_csv_rows(folder / "breakout.csv")]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    """The rows of four epochs run in one go."""
+    folder = tmp_path_factory.mktemp("uninterrupted")
+    result = subprocess.run(train_command(folder, 4), cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return rows_apart_from_timing(folder)
+
+
+@pytest.mark.parametrize("compress", ["false", "true"])
+def test_a_run_resumed_after_epoch_2_gives_the_rows_of_one_never_interrupted(uninterrupted, tmp_path, compress):
+    first = subprocess.run(train_command(tmp_path, 2, "--replay_compress", compress), cwd=ROOT, capture_output=True,
+                           text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["breakout.csv", "breakout.replay", "breakout_1.pkl",
+                                                                 "breakout_2.pkl"]  # one replay memory, the newest's
+    resumed = run_script("resume.sh", str(tmp_path / "breakout_2.pkl"), "--epochs", "4")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "loaded " + str(tmp_path / "breakout.replay") in resumed.stderr
+    assert rows_apart_from_timing(tmp_path) == uninterrupted
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_saves_where_the_run_stopped_and_resuming_completes_every_phase_once(tmp_path, stop):
+    process = subprocess.Popen(train_command(tmp_path, 50), cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    for line in process.stderr:
+        if "epoch 2 train:" in line:  # the row of epoch 2's train phase is written: stop in its test phase
+            break
+    process.send_signal(stop)
+    rest = process.stderr.read()
+    assert process.wait(timeout=60) == 0, rest
+    assert "Traceback" not in rest
+    last = rest.strip().splitlines()[-1]
+    stopped = re.fullmatch(r"stopped during epoch 2 (train|test) and saved where it stopped; continue with "
+                           r"./resume.sh (.*breakout_2\.pkl)", last)
+    assert stopped, last
+    phase, snapshot = stopped.groups()
+    assert torch.load(snapshot, weights_only=True)["interrupted"]["phase"] == phase
+
+    resumed = run_script("resume.sh", snapshot, "--epochs", "3")
+    assert resumed.returncode == 0, resumed.stderr
+    rows = read_csv_rows(tmp_path / "breakout.csv")
+    assert [(row["epoch"], row["phase"]) for row in rows] == [
+        ("0", "random"), ("1", "train"), ("1", "test"), ("2", "train"), ("2", "test"), ("3", "train"), ("3", "test")]
+    assert all(row["steps"] == {"random": "200", "train": "300", "test": "200"}[row["phase"]] for row in rows)
+
+
+def test_killed_at_random_moments_the_run_resumes_to_the_rows_of_one_never_interrupted(uninterrupted, tmp_path):
+    moments = random.Random(20)
+    kills = completed = 0
+    while kills < 20 or not completed:
+        if not (tmp_path / "breakout_4.pkl").exists():  # else killed after its last save: the run is complete
+            started = list(tmp_path.glob("breakout_*.pkl"))
+            command = ([str(ROOT / "resume.sh"), str(tmp_path / "breakout"), "--epochs", "4"] if started
+                       else train_command(tmp_path, 4))
+            process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            try:
+                errors = process.communicate(timeout=moments.uniform(0.5, 4.0) if kills < 20 else 300)[1]
+            except subprocess.TimeoutExpired:
+                process.kill()  # SIGKILL: no handler runs, whatever was being written stays as it was
+                process.communicate()
+                kills += 1
+                continue
+            assert process.returncode == 0, errors
+        assert rows_apart_from_timing(tmp_path) == uninterrupted
+        assert not list(tmp_path.glob(".*.tmp"))  # what killed writes left was cleared away by the next run
+        completed += 1
+        for path in tmp_path.iterdir():  # and once more from the start, until twenty kills have landed
+            path.unlink()
+
+
+def test_resume_refuses_a_replay_memory_that_is_missing_or_not_the_snapshots_unless_allowed(tmp_path):
+    first = subprocess.run(train_command(tmp_path, 1), cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    snapshot = str(tmp_path / "breakout_1.pkl")
+    (tmp_path / "breakout.replay").rename(tmp_path / "elsewhere.replay")
+    assert_stops_with_clear_error(run_script("resume.sh", snapshot, "--epochs", "2"), "does not exist", "--allow_empty_replay")
+
+    other = tmp_path / "other"
+    other.mkdir()
+    second = subprocess.run(train_command(other, 1), cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0, second.stderr
+    (other / "breakout.replay").rename(tmp_path / "breakout.replay")
+    assert_stops_with_clear_error(run_script("resume.sh", snapshot, "--epochs", "2"), "another snapshot", "--allow_empty_replay")
+
+    allowed = run_script("resume.sh", snapshot, "--epochs", "2", "--allow_empty_replay", "true")
+    assert allowed.returncode == 0, allowed.stderr
+    assert "going on with an empty replay memory" in allowed.stderr
+
+
+def limit_file_size() -> None:
+    """A disk that fills up: files cannot grow past 4 MB, and writing past that fails instead of killing."""
+    resource.setrlimit(resource.RLIMIT_FSIZE, (4 << 20, 4 << 20))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+def test_a_save_that_cannot_be_written_stops_the_run_and_keeps_the_last_snapshot_whole(uninterrupted, tmp_path):
+    first = subprocess.run(train_command(tmp_path, 1), cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    full = subprocess.run([str(ROOT / "resume.sh"), str(tmp_path / "breakout_1.pkl"), "--epochs", "4"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300, preexec_fn=limit_file_size)
+    assert_stops_with_clear_error(full, "could not save", "free space in", f"./resume.sh {tmp_path / 'breakout_1.pkl'}")
+    assert not (tmp_path / "breakout_2.pkl").exists() and not list(tmp_path.glob(".*.tmp"))
+
+    again = run_script("resume.sh", str(tmp_path / "breakout_1.pkl"), "--epochs", "4")
+    assert again.returncode == 0, again.stderr
+    assert rows_apart_from_timing(tmp_path) == uninterrupted  # nothing of the run was lost
