@@ -83,6 +83,8 @@ class Agent:
 
     def _play(self, steps: int | None, *, mode: str, store: bool, learn: bool,
               exploration_rate: Callable[[], float], games: int | None = None) -> None:
+        if self.stop_requested:  # asked to stop before the phase began: it begins on resuming, as it would have
+            return
         self.environment.set_mode(mode)
         self._start_episode(new_game=True)
         games_left = games

@@ -1,6 +1,7 @@
 """Writing files so that a crash or Ctrl-C leaves the old version or the new one, never half of one."""
 
 import os
+import re
 import secrets
 import tempfile
 from collections.abc import Callable
@@ -28,9 +29,10 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
 
 
 def remove_unfinished_writes(folder: Path, name_pattern: str) -> int:
-    """Delete the temporary files that ``write_atomically`` left, for files matching the glob ``name_pattern``
-    in ``folder``, when its process was killed mid-write; how many."""
-    unfinished = list(Path(folder).glob(f".{name_pattern}.*.tmp"))
+    """Delete the temporary files that ``write_atomically`` left, for files whose names match the regular
+    expression ``name_pattern`` in ``folder``, when its process was killed mid-write; how many."""
+    temporary = re.compile(rf"\.(?:{name_pattern})\.[0-9a-f]{{8}}\.tmp")
+    unfinished = [path for path in Path(folder).glob(".*.tmp") if temporary.fullmatch(path.name)]
     for temporary in unfinished:
         temporary.unlink(missing_ok=True)
     return len(unfinished)

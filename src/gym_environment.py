@@ -7,7 +7,9 @@ do our own frame skip and max-pooling apply (Gymnasium's AtariPreprocessing does
 them exactly as ALEEnvironment does); otherwise each step's last frame is the screen.
 """
 
+import base64
 import difflib
+import json
 import logging
 import re
 import warnings
@@ -105,6 +107,17 @@ class GymEnvironment(Environment):
 
     def action_names(self) -> list[str]:
         return list(self.action_meanings)
+
+    def emulator_state(self) -> bytes:
+        """The emulator, and the generator the id draws its random frame skips and sticky actions from."""
+        return json.dumps({"ale": base64.b64encode(super().emulator_state()).decode(),
+                           "np_random": self.env.unwrapped.np_random.bit_generator.state}).encode()
+
+    def restore_emulator_state(self, state: bytes) -> None:
+        saved = json.loads(state)
+        super().restore_emulator_state(base64.b64decode(saved["ale"]))
+        self.env.unwrapped.np_random.bit_generator.state = saved["np_random"]
+        self._seed = None  # seeding the first game now would undo what was restored
 
     def new_game(self) -> None:
         observation, info = self.env.reset(seed=self._seed)

@@ -2,7 +2,6 @@
 
 import argparse
 import csv
-import glob
 import logging
 import os
 import re
@@ -29,6 +28,7 @@ from options import parse_options
 from replay_file import load_replay, replay_save_id, save_replay
 from replay_memory import ReplayMemory, bytes_per_transition, check_fits_in_memory
 from recorder import VIDEO_SUFFIXES, GameRecorder
+from snapshot_path import snapshots_of_run
 from snapshot import check_compatible, load_snapshot, pack_screens, save_snapshot, unpack_screens
 from phase_statistics import PHASE_ORDER, Statistics, keep_rows_before, read_csv_rows
 from visualization import StateRecorder, guided_backprop_sections, saliency_sections, write_page
@@ -47,6 +47,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # before the run set its own handler: nothing was changed yet
+        print("stopped before the run began; nothing was changed", file=sys.stderr)
+        return 130
 
 
 def run(argv: Sequence[str] | None) -> int:
@@ -290,8 +293,11 @@ def check_results_file(csv_path: Path | None) -> None:
     """A resumed run appends to its CSV, a new one replaces it: either way it must be one of ours."""
     if csv_path and csv_path.exists():
         try:
-            [int(row["epoch"]) for row in read_csv_rows(csv_path)]
-        except (KeyError, ValueError, TypeError, csv.Error):
+            rows = read_csv_rows(csv_path)
+            if any(row["phase"] not in PHASE_ORDER for row in rows):
+                raise ValueError("a phase that is not random, train or test")
+            [int(row["epoch"]) for row in rows]
+        except (KeyError, ValueError, TypeError, csv.Error, UnicodeDecodeError):
             raise UsageError(f"{csv_path} is not a results CSV of simple_dqn: move it away, or write elsewhere "
                              "with --csv_file") from None
 
@@ -299,6 +305,8 @@ def check_results_file(csv_path: Path | None) -> None:
 def next_phase(snapshot: dict) -> tuple[int, str]:
     """Where a resumed run begins: the phase a snapshot was saved in the middle of, or the next epoch."""
     interrupted = snapshot.get("interrupted")
+    if interrupted and interrupted.get("phase") not in PHASE_ORDER:
+        raise UsageError("the snapshot is damaged: the phase it stopped in is not one of random, train, test")
     return (snapshot["epoch"], interrupted["phase"]) if interrupted else (snapshot["epoch"] + 1, "train")
 
 
@@ -352,13 +360,20 @@ def check_options(options: argparse.Namespace) -> None:
 
 
 def remove_unfinished_writes_of_run(csv_path: Path | None, prefix: str | None) -> None:
-    """A run killed while writing leaves a temporary file: this run's own are removed, never another run's."""
-    removed = remove_unfinished_writes(csv_path.parent, glob.escape(csv_path.name)) if csv_path else 0
+    """A run killed while writing leaves temporary files, and a replay memory never put in place: this run's own
+    are removed, never another run's."""
+    patterns = []
+    if csv_path:
+        patterns.append((csv_path.parent, re.escape(csv_path.name)))
     if prefix:
-        folder, name = Path(prefix).parent, glob.escape(Path(prefix).name)
-        removed += remove_unfinished_writes(folder, f"{name}_[0-9]*.pkl") + remove_unfinished_writes(folder, f"{name}.replay*")
+        name = re.escape(Path(prefix).name)
+        patterns += [(Path(prefix).parent, rf"{name}_\d+\.pkl"), (Path(prefix).parent, rf"{name}\.replay(\.new)?")]
+    removed = sum(remove_unfinished_writes(folder, pattern) for folder, pattern in patterns)
+    if prefix and replay_paths(prefix)[1].exists():
+        replay_paths(prefix)[1].unlink()
+        removed += 1
     if removed:
-        log.warning("removed %d temporary files that a run killed while writing left behind", removed)
+        log.warning("removed %d files that a run killed while writing left unfinished", removed)
 
 
 def output_paths(options: argparse.Namespace, game: str) -> tuple[Path | None, str | None]:
@@ -420,12 +435,8 @@ def replay_paths(prefix: str) -> tuple[Path, Path]:
 
 def newest_snapshot_after(prefix: str | None, epoch: int) -> Path | None:
     """The newest snapshot ``PREFIX_<e>.pkl`` with ``e > epoch`` that exists, if any."""
-    if not prefix:
-        return None
-    pattern = re.compile(rf"{re.escape(Path(prefix).name)}_(\d+)\.pkl")
-    matches = (pattern.fullmatch(path.name) for path in Path(prefix).parent.glob("*.pkl"))
-    later = {int(match[1]): match[0] for match in matches if match and int(match[1]) > epoch}
-    return Path(prefix).parent / later[max(later)] if later else None
+    later = {number: path for number, path in snapshots_of_run(prefix).items() if number > epoch} if prefix else {}
+    return later[max(later)] if later else None
 
 
 def refuse_to_overwrite(prefix: str | None, csv_path: Path | None) -> None:
@@ -497,13 +508,16 @@ class PhaseRunner:
         self.memory_seed = memory_seed
         self.saved_on_stop = False
 
-    def restore_replay(self, snapshot_file: Path, save_id: str, epoch: int) -> None:
+    def restore_replay(self, snapshot_file: Path, save_id: str, epoch: int, replay_saved: bool) -> None:
         """The replay memory saved with the snapshot; an empty one only when the user allows it."""
         saved, pending = replay_paths(run_prefix(snapshot_file))
         if replay_save_id(pending) == save_id:  # the run stopped between saving the snapshot and renaming this
             os.replace(pending, saved)
         path = saved
         try:
+            if not replay_saved:
+                raise UsageError(f"snapshot {snapshot_file} was saved without its replay memory "
+                                 "(--save_replay_memory false)")
             load_replay(path, self.memory, save_id, epoch)
         except UsageError as error:
             if not self.options.allow_empty_replay:
@@ -535,7 +549,8 @@ class PhaseRunner:
         if "emulator" in snapshot:  # absent from the snapshots of earlier versions
             self.environment.restore_emulator_state(snapshot["emulator"].numpy().tobytes())
         if self.memory is not None:
-            self.restore_replay(Path(self.options.load_weights), snapshot.get("save_id", ""), snapshot["epoch"])
+            self.restore_replay(Path(self.options.load_weights), snapshot.get("save_id", ""), snapshot["epoch"],
+                                snapshot.get("replay_saved", True))
 
     def plan(self) -> list[tuple[int, str, int]]:
         """Every phase of the run in order: (epoch, phase, steps)."""
@@ -552,11 +567,12 @@ class PhaseRunner:
             (index for index, (epoch, phase, _) in enumerate(plan)
              if (epoch, PHASE_ORDER.index(phase)) >= (resume_point[0], PHASE_ORDER.index(resume_point[1]))), len(plan))
         players = {"random": self.agent.play_random, "train": self.agent.train, "test": self.agent.test}
+        saves = bool(self.prefix and self.options.train_steps)
         for index in range(start, len(plan)):
             epoch, phase, steps = plan[index]
-            self._phase(epoch, phase, steps, players[phase], interrupted if index == start else None)
-            if self.agent.stop_requested:
-                if self.prefix and (self.options.train_steps or epoch == 0):
+            row = self._phase(epoch, phase, steps, players[phase], interrupted if index == start else None)
+            if row is None:  # stopped inside the phase: saved where it stopped, to finish the phase on resuming
+                if saves:
                     self._save(epoch, interrupted={"phase": phase, "steps_done": self.statistics.steps,
                                                    "statistics": self.statistics.phase_so_far()})
                     self.saved_on_stop = True
@@ -564,8 +580,15 @@ class PhaseRunner:
             if phase == "random" and self.options.replay_compress:
                 report_compressed_memory(self.memory)
             epoch_ends = index + 1 == len(plan) or plan[index + 1][0] != epoch
-            if epoch_ends and epoch > 0 and self.prefix and self.options.train_steps:
+            if epoch_ends and epoch > 0 and saves:
                 self._save(epoch)  # at the epoch's end, so a resumed run goes on from the very same state
+            if self.agent.stop_requested:  # between two phases: the next one begins on resuming, nothing lost
+                if saves and not epoch_ends and index + 1 < len(plan):
+                    following_epoch, following = plan[index + 1][:2]
+                    self._save(following_epoch, interrupted={"phase": following, "steps_done": 0,
+                                                             "statistics": Statistics.nothing_counted()})
+                self.saved_on_stop = saves
+                return
 
     def test_only(self, epoch: int) -> None:
         """One test phase, labelled with the epoch of the snapshot it tests; prints the scores."""
@@ -621,11 +644,13 @@ class PhaseRunner:
             if pending.exists():
                 os.replace(pending, replay)
         except OSError as error:
-            pending.unlink(missing_ok=True)
-            needed = (self.memory.nbytes if self.memory is not None else 0) / 1e9
+            needed = (self.memory.nbytes if self.memory is not None and self.options.save_replay_memory else 0) / 1e9
             kept = f"; {self.last_snapshot} is intact: ./resume.sh {self.last_snapshot}" if self.last_snapshot else ""
             raise UsageError(f"could not save {path}: {error.strerror or error}; free space in {path.parent} "
-                             f"(a snapshot with its replay memory takes about {needed + 0.01:.2f} GB){kept}") from None
+                             f"(the replay memory takes about {needed:.2f} GB more while it is saved beside the "
+                             f"old one, the snapshot some MB){kept}") from None
+        finally:
+            pending.unlink(missing_ok=True)
         self.last_snapshot = path
         where = (f" in the middle of epoch {epoch} {interrupted['phase']} ({interrupted['steps_done']} steps)"
                  if interrupted else "")
@@ -652,6 +677,7 @@ class PhaseRunner:
             },
             "validation_states": pack_screens(self.validation_states) if self.validation_states is not None else None,
             "save_id": save_id,
+            "replay_saved": self.memory is not None and self.options.save_replay_memory,
             "interrupted": interrupted,
             "emulator": torch.frombuffer(bytearray(self.environment.emulator_state()), dtype=torch.uint8),
         })

@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from errors import UsageError
 from files import write_atomically
 
 CSV_COLUMNS = (
@@ -72,10 +73,15 @@ class Statistics:
 
     def on_update(self, loss: torch.Tensor) -> None:
         """Sum losses where they are, so a GPU is not made to wait for each one."""
-        if self.updates == 0:
-            self.loss_sum = torch.zeros((), device=loss.device)
+        if self.updates == 0 or self.loss_sum.device != loss.device:  # the first, or carried over by a resumed run
+            self.loss_sum = self.loss_sum.to(loss.device) if self.updates else torch.zeros((), device=loss.device)
         self.loss_sum += loss
         self.updates += 1
+
+    @staticmethod
+    def nothing_counted() -> dict:
+        """What ``phase_so_far`` gives for a phase not yet begun."""
+        return {"steps": 0, "game_rewards": [], "game_frames": [], "updates": 0, "loss_sum": 0.0, "seconds": 0.0}
 
     def phase_so_far(self) -> dict:
         """What a phase stopped halfway has counted, for the run that resumes it."""
@@ -121,7 +127,11 @@ class Statistics:
         }
         log.info(summary_line(row))
         if self.csv_path:
-            append_csv_row(self.csv_path, row)
+            try:
+                append_csv_row(self.csv_path, row)
+            except OSError as error:
+                raise UsageError(f"could not write the row of {phase_name(self.epoch, self.phase)} to {self.csv_path}: "
+                                 f"{error.strerror or error}; free space there and resume from the last snapshot") from None
         return row
 
 

@@ -3,7 +3,8 @@
 The file is numpy's own ``.npz`` (an uncompressed zip of ``.npy`` arrays): any numpy reads it.
 It is written straight from the memory's arrays and read straight back into them, a chunk at
 a time, so saving or loading a 7 GB memory never needs a second 7 GB.  Compressed screens are
-saved as they are, each one's bytes one after another with their lengths.
+saved as they are, each one's bytes one after another with their lengths; saving and loading
+them holds one more copy of those bytes for a moment (under 1.6 GB for the games measured).
 """
 
 import json
@@ -62,7 +63,7 @@ def load_replay(path: Path, memory: ReplayMemory, save_id: str, epoch: int) -> N
     try:
         with zipfile.ZipFile(path) as archive:
             header = json.loads(str(_read_array(archive, "header")))
-            if header.get("format") != FORMAT or header.get("version") != VERSION:
+            if not isinstance(header, dict) or header.get("format") != FORMAT or header.get("version") != VERSION:
                 raise UsageError(f"{path} is not a replay memory file of this version of simple_dqn")
             if header["save_id"] != save_id:
                 raise UsageError(f"{path} holds the replay memory of another snapshot (epoch {header['epoch']}) "
@@ -81,11 +82,14 @@ def load_replay(path: Path, memory: ReplayMemory, save_id: str, epoch: int) -> N
                 _restore_compressed(memory.screens, lengths, data)
             else:
                 _read_array(archive, "screens", into=memory.screens.screens)
+            count, current, episode_ended = header["count"], header["current"], header["episode_ended"]
+            if not (0 <= count <= memory.size and 0 <= current < memory.size and isinstance(episode_ended, bool)):
+                raise ValueError("the header's counters lie outside the memory")
     except (OSError, KeyError, ValueError, TypeError, zipfile.BadZipFile, EOFError, json.JSONDecodeError) as error:
         if isinstance(error, FileNotFoundError):
             raise UsageError(f"replay memory file {path} does not exist") from None
         raise UsageError(f"replay memory file {path} is corrupt or truncated") from None
-    memory.count, memory.current, memory.episode_ended = header["count"], header["current"], header["episode_ended"]
+    memory.count, memory.current, memory.episode_ended = count, current, episode_ended
 
 
 def _read_array(archive: zipfile.ZipFile, name: str, into: np.ndarray | None = None) -> np.ndarray:

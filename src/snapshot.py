@@ -4,6 +4,7 @@ import hashlib
 import warnings
 import zlib
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import torch
@@ -21,7 +22,15 @@ def save_snapshot(path: Path, contents: dict) -> None:
     """``contents``: game, actions, options, epoch, network, counters, rng (see ``main.PhaseRunner._save``)."""
     stamped = {"format": FORMAT, "version": VERSION, **contents}
     stamped["checksum"] = checksum(stamped)
-    write_atomically(Path(path), lambda file: torch.save(stamped, file))
+    write_atomically(Path(path), lambda file: _save_tensors(stamped, file))
+
+
+def _save_tensors(contents: dict, file: BinaryIO) -> None:
+    """``torch.save``, whose zip writer reports a failed write (a full disk) as a RuntimeError: an OSError here."""
+    try:
+        torch.save(contents, file)
+    except RuntimeError as error:
+        raise OSError(f"writing failed ({str(error).splitlines()[0]})") from error
 
 
 def load_snapshot(path: str | Path) -> dict:

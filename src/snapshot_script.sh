@@ -9,12 +9,4 @@ if [[ $# -ge 1 && ( "$1" == "-h" || "$1" == "--help" ) ]]; then
 fi
 if [[ $# -eq 0 || "$1" == -* ]]; then echo "$usage" >&2; exit 2; fi
 snapshot="$1"; shift
-if [[ ! -e "$snapshot" ]]; then  # a run's name, snapshots/breakout, stands for its newest snapshot
-  newest="$(ls -v "$snapshot"_[0-9]*.pkl 2>/dev/null | tail -n 1 || true)"
-  if [[ -z "$newest" ]]; then
-    echo "error: snapshot $snapshot does not exist (a file that ./train.sh wrote, such as snapshots/breakout_3.pkl," \
-      "or a run's name, such as snapshots/breakout, for its newest snapshot)" >&2
-    exit 2
-  fi
-  snapshot="$newest"
-fi
+snapshot="$("$python" "$root/src/snapshot_path.py" "$snapshot")" || exit 2  # a run's name: its newest snapshot

@@ -75,8 +75,9 @@ def test_ctrl_c_or_sigterm_saves_where_the_run_stopped_and_resuming_completes_ev
     stopped = re.fullmatch(r"stopped during epoch 2 (train|test) and saved where it stopped; continue with "
                            r"./resume.sh (.*breakout_2\.pkl)", last)
     assert stopped, last
-    phase, snapshot = stopped.groups()
-    assert torch.load(snapshot, weights_only=True)["interrupted"]["phase"] == phase
+    # In the test phase, or between the two phases: then the test phase is where the resumed run begins.
+    assert torch.load(stopped[2], weights_only=True)["interrupted"]["phase"] == "test"
+    snapshot = stopped[2]
 
     resumed = run_script("resume.sh", snapshot, "--epochs", "3")
     assert resumed.returncode == 0, resumed.stderr
@@ -129,20 +130,41 @@ def test_resume_refuses_a_replay_memory_that_is_missing_or_not_the_snapshots_unl
     assert "going on with an empty replay memory" in allowed.stderr
 
 
-def limit_file_size() -> None:
-    """A disk that fills up: files cannot grow past 4 MB, and writing past that fails instead of killing."""
-    resource.setrlimit(resource.RLIMIT_FSIZE, (4 << 20, 4 << 20))
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+def files_limited_to(megabytes: int):
+    """A disk that fills up: files cannot grow past ``megabytes``, and writing past that fails instead of killing."""
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (megabytes << 20, megabytes << 20))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    return limit
 
 
-def test_a_save_that_cannot_be_written_stops_the_run_and_keeps_the_last_snapshot_whole(uninterrupted, tmp_path):
+# The replay memory of these runs takes 14 MB, a snapshot 27 MB: 4 MB stops the first, 20 MB the second.
+@pytest.mark.parametrize("megabytes", [4, 20])
+def test_a_save_that_cannot_be_written_stops_the_run_and_keeps_the_last_snapshot_whole(uninterrupted, tmp_path,
+                                                                                      megabytes):
     first = subprocess.run(train_command(tmp_path, 1), cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr
     full = subprocess.run([str(ROOT / "resume.sh"), str(tmp_path / "breakout_1.pkl"), "--epochs", "4"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300, preexec_fn=limit_file_size)
+                          capture_output=True, text=True, timeout=300, preexec_fn=files_limited_to(megabytes))
     assert_stops_with_clear_error(full, "could not save", "free space in", f"./resume.sh {tmp_path / 'breakout_1.pkl'}")
     assert not (tmp_path / "breakout_2.pkl").exists() and not list(tmp_path.glob(".*.tmp"))
+    assert not (tmp_path / "breakout.replay.new").exists()
 
     again = run_script("resume.sh", str(tmp_path / "breakout_1.pkl"), "--epochs", "4")
     assert again.returncode == 0, again.stderr
     assert rows_apart_from_timing(tmp_path) == uninterrupted  # nothing of the run was lost
+
+
+def test_a_gymnasium_id_resumes_exactly_too(tmp_path):
+    """Its random frame skips and sticky actions come from the id's own generator, kept with the emulator."""
+    gym = ["--environment", "gym"]
+    whole, stopped = tmp_path / "whole", tmp_path / "stopped"
+    for folder, epochs in ((whole, 3), (stopped, 2)):
+        folder.mkdir()
+        command = train_command(folder, epochs, *gym)
+        command[command.index("breakout")] = "Breakout-v0"
+        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+    resumed = run_script("resume.sh", str(stopped / "breakout_2.pkl"), "--epochs", "3")
+    assert resumed.returncode == 0, resumed.stderr
+    assert rows_apart_from_timing(stopped) == rows_apart_from_timing(whole)
