@@ -9,7 +9,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from errors import UsageError
+from heads import HEADS
 from replay_memory import Minibatch
+from target_rules import TARGET_RULES
 
 OPTIMIZERS = ("centered_rmsprop", "rmsprop", "adam")
 
@@ -24,7 +26,7 @@ class NatureNetwork(nn.Module):
     """
 
     def __init__(self, num_actions: int, history_length: int = 4, screen_shape: tuple[int, int] = (84, 84),
-                 channels_last: bool = False) -> None:
+                 channels_last: bool = False, head: str = "nature") -> None:
         super().__init__()
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.convolutions = nn.Sequential(
@@ -38,7 +40,7 @@ class NatureNetwork(nn.Module):
         )
         with torch.no_grad():
             features = self.convolutions(torch.zeros(1, history_length, *screen_shape)).shape[1]
-        self.head = nn.Sequential(nn.Linear(features, 512), nn.ReLU(), nn.Linear(512, num_actions))
+        self.head = HEADS[head](features, num_actions)
         for layer in self.modules():
             if isinstance(layer, (nn.Conv2d, nn.Linear)):
                 fan_in_uniform_(layer)
@@ -142,6 +144,8 @@ class DeepQNetwork:
         min_reward: float = -1.0,
         max_reward: float = 1.0,
         use_target_network: bool = True,
+        head: str = "nature",
+        target_rule: str = "max",
         device: torch.device = torch.device("cpu"),
     ) -> None:
         self.num_actions = num_actions
@@ -151,9 +155,11 @@ class DeepQNetwork:
         self.min_reward, self.max_reward = min_reward, max_reward
         # Channels-last is measured faster with oneDNN on CPUs (benchmarks/RESULTS.md); GPUs keep PyTorch's default.
         channels_last = device.type == "cpu" and torch.backends.mkldnn.is_available()
-        self.online = NatureNetwork(num_actions, history_length, screen_shape, channels_last).to(device)
+        self.target_rule = TARGET_RULES[target_rule]
+        self.online = NatureNetwork(num_actions, history_length, screen_shape, channels_last, head).to(device)
         if use_target_network:
-            self.target = NatureNetwork(num_actions, history_length, screen_shape, channels_last).to(device).requires_grad_(False)
+            self.target = NatureNetwork(num_actions, history_length, screen_shape, channels_last, head)
+            self.target.to(device).requires_grad_(False)
             self.update_target_network()
         else:
             self.target = self.online
@@ -177,9 +183,10 @@ class DeepQNetwork:
         return int(self.online(self._to_device(state[None])).argmax(dim=1).item())
 
     def targets(self, rewards: torch.Tensor, terminals: torch.Tensor, poststates: torch.Tensor) -> torch.Tensor:
-        """``r + gamma * max_a Q_target(s', a)``, with no future value after a terminal."""
+        """The reward plus the discounted value of the next state, none after a terminal; that value by the
+        target rule, for the Nature DQN ``max_a Q_target(s', a)``."""
         with torch.no_grad():
-            future = self.target(poststates).max(dim=1).values
+            future = self.target_rule(self.online, self.target, poststates)
             clipped = rewards.clamp(self.min_reward, self.max_reward)
             return clipped + self.discount_rate * future * (~terminals)
 

@@ -85,7 +85,9 @@ def _transposed(convolution: nn.Conv2d, signal: torch.Tensor, input_size: torch.
 
 
 def saliency(network: nn.Module, state: np.ndarray, action: int) -> np.ndarray:
-    """The gradient of ``action``'s Q-value with respect to the input state, float (history, height, width)."""
+    """The gradient of ``action``'s Q-value with respect to the input state, float (history, height, width),
+    as the network's backward pass gives it (a dueling head scales it by 1/sqrt(2); the maps are drawn
+    relative to their strongest pixel, so it does not show)."""
     device = next(network.parameters()).device
     inputs = torch.from_numpy(np.ascontiguousarray(state[None])).to(device).float().requires_grad_()
     with torch.enable_grad():

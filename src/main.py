@@ -21,6 +21,7 @@ from deepqnetwork import DeepQNetwork, resolve_device
 from display import choose_display, open_display
 from environment import ALEEnvironment, Environment
 from errors import UsageError
+from heads import chosen_head
 from evaluation import summary_line as evaluation_summary_line
 from evaluation import write_evaluation
 from files import ensure_writable_folder, remove_unfinished_writes
@@ -29,6 +30,7 @@ from replay_file import load_replay, replay_save_id, save_replay
 from replay_memory import ReplayMemory, bytes_per_transition, check_fits_in_memory
 from recorder import VIDEO_SUFFIXES, GameRecorder
 from snapshot_path import snapshots_of_run
+from target_rules import chosen_target_rule
 from snapshot import check_compatible, load_snapshot, pack_screens, save_snapshot, unpack_screens
 from phase_statistics import PHASE_ORDER, Statistics, keep_rows_before, read_csv_rows
 from visualization import StateRecorder, guided_backprop_sections, saliency_sections, write_page
@@ -267,6 +269,8 @@ def make_network(options: argparse.Namespace, num_actions: int, device: torch.de
         min_reward=options.min_reward,
         max_reward=options.max_reward,
         use_target_network=options.target_steps > 0,
+        head=chosen_head(vars(options)),
+        target_rule=chosen_target_rule(vars(options)),
         device=device,
     )
 
@@ -322,6 +326,9 @@ def check_options(options: argparse.Namespace) -> None:
     """The checks that span several options (single options are checked as they are parsed)."""
     if options.game is None:
         raise UsageError("name a game: a ROM file such as roms/breakout.bin or a game name such as breakout")
+    if options.double_q and not options.target_steps:
+        raise UsageError("--double_q values the online network's choice with the target network: give "
+                         "--target_steps above 0 (without a target network it would be plain DQN)")
     if options.min_reward > options.max_reward:
         raise UsageError(f"--min_reward {options.min_reward} is larger than --max_reward {options.max_reward}")
     if (options.random_steps or options.train_steps) and options.replay_size <= options.batch_size + options.history_length:

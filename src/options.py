@@ -144,6 +144,12 @@ def build_parser(suppress_defaults: bool = False) -> tuple[OptionParser, dict[st
         help="Clip the TD error to [-x, x] (Huber loss); 0 for the plain squared error.")
     add("--min_reward", type=finite_float, default=-1.0, help="Rewards are clipped to at least this for learning.")
     add("--max_reward", type=finite_float, default=1.0, help="Rewards are clipped to at most this for learning.")
+    add("--double_q", type=boolean, default=False,
+        help="Double DQN (van Hasselt et al. 2015): the online network chooses the next action, the target "
+             "network values it.")
+    add("--dueling", type=boolean, default=False,
+        help="Dueling network (Wang et al. 2016): the head splits into a state value and action advantages, "
+             "Q = V + A - mean(A).")
     add("--backend", choices=("cpu", "gpu"), default=None, help="Run the network on the CPU or a GPU; when absent, a GPU if PyTorch sees one.")
     add("--device", default=None, metavar="DEVICE", help="A PyTorch device such as cuda:1; overrides --backend.")
 

@@ -10,12 +10,13 @@ import numpy as np
 import torch
 
 from errors import UsageError
+from heads import HEAD_OPTIONS
 from files import write_atomically
 
 FORMAT = "simple_dqn snapshot"
 VERSION = 1
 # Options that decide the network's shape: a snapshot only fits a network built with its own.
-SHAPE_OPTIONS = ("history_length", "screen_height", "screen_width")
+SHAPE_OPTIONS = ("history_length", "screen_height", "screen_width", *HEAD_OPTIONS)
 
 
 def save_snapshot(path: Path, contents: dict) -> None:
@@ -102,6 +103,7 @@ def check_compatible(snapshot: dict, path: str | Path, game: str, action_names: 
             f"but this environment has {len(action_names)} ({', '.join(action_names)})"
         )
     for name in SHAPE_OPTIONS:
-        if options[name] != snapshot["options"][name]:
-            raise UsageError(f"snapshot {path} was trained with --{name} {snapshot['options'][name]}, "
+        trained_with = snapshot["options"].get(name, False)  # a head option that earlier versions lacked was off
+        if options[name] != trained_with:
+            raise UsageError(f"snapshot {path} was trained with --{name} {trained_with}, "
                              f"not {options[name]}: the network's shape depends on it")
