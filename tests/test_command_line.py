@@ -3,15 +3,12 @@
 import csv
 import io
 import shutil
-import signal
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
 
-from conftest import ROOT, TINY_RUN, assert_clear_error, copy_toolkit, run_command, run_main, run_script
+from conftest import TINY_RUN, assert_clear_error, copy_toolkit, run_command, run_main, run_script
 from phase_statistics import CSV_COLUMNS, TIME_COLUMNS, read_csv_rows
 from snapshot import unpack_screens
 
