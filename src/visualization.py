@@ -91,13 +91,15 @@ def guided_backprop_sections(network: nn.Module, states: np.ndarray, filters: in
 
 def saliency_sections(network: nn.Module, states: np.ndarray, actions: list[int], action_names: list[str],
                       q_values: np.ndarray, count: int) -> list[tuple[str, list[str]]]:
-    """The ``count`` steps up to the one the agent valued most, each state beside its action's saliency."""
+    """The ``count`` steps up to the one the agent valued most, each state beside its action's saliency. A peak
+    among the first steps has fewer steps before it, so the steps after it fill the count."""
     peak = int(q_values.max(axis=1).argmax())
-    steps = range(max(0, peak - count + 1), peak + 1)
+    first = max(0, min(peak - count + 1, len(states) - count))
+    steps = range(first, min(len(states), first + count))
     figures = [_figure(states[step], saliency(network, states[step], actions[step]),
                        f"game step {step} · action {action_names[actions[step]]} · Q {q_values[step, actions[step]]:.3g}")
                for step in steps]
-    return [(f"Saliency of the action taken, the {len(figures)} steps up to the one the agent valued most", figures)]
+    return [(f"Saliency of the action taken, the {len(figures)} steps up to the one the agent valued most (step {peak})", figures)]
 
 
 def _figure(state: np.ndarray, influence: np.ndarray, caption: str) -> str:

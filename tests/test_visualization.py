@@ -13,7 +13,7 @@ from conftest import assert_clear_error, run_main, run_script
 from deepqnetwork import DeepQNetwork
 from environment import ALEEnvironment
 from guided_backprop import convolutions_of, guided_backprop, saliency, strongest_activations
-from visualization import COLOUR_CODE, guided_backprop_sections, map_picture, state_picture
+from visualization import COLOUR_CODE, guided_backprop_sections, map_picture, saliency_sections, state_picture
 
 # One 3x3 screen of 0 and 255 (0 and 1 once scaled), two 2x2 filters, then one 2x2 filter over both.
 SCREEN = np.array([[[255, 0, 255], [0, 255, 0], [255, 255, 0]]], dtype=np.uint8)
@@ -201,8 +201,26 @@ def test_nvis_sh_saliency_shows_the_states_leading_to_the_most_valued_step(train
     assert len(page.figures) == 5 and all(len(figure["images"]) == 2 for figure in page.figures)
     steps = [int(figure["caption"].split("game step ")[1].split(" ")[0]) for figure in page.figures]
     assert steps == list(range(steps[0], steps[0] + 5))
-    q_values = [float(figure["caption"].split("Q ")[1]) for figure in page.figures]
-    assert q_values[-1] == max(q_values)  # the sequence ends at the step valued most
+    peak = int(page.headings[0].split("(step ")[1].rstrip(")"))
+    assert peak == steps[-1] or (steps[0] == 0 and peak in steps)  # ends at the step valued most, if it can
+
+
+def test_a_peak_among_the_first_steps_is_shown_with_the_steps_after_it(breakout_states):
+    torch.manual_seed(0)
+    network = DeepQNetwork(4, device=torch.device("cpu")).online
+    count = len(breakout_states)
+    q_values = np.zeros((count, 4), dtype=np.float32)
+    q_values[1, 2] = 5.0
+    actions = [step % 4 for step in range(count)]
+    [(heading, figures)] = saliency_sections(network, breakout_states, actions, ["NOOP", "FIRE", "RIGHT", "LEFT"],
+                                             q_values, count=3)
+    assert heading.endswith("(step 1)")
+    assert [figure.split("game step ")[1].split(" ")[0] for figure in figures] == ["0", "1", "2"]
+    q_values[1, 2], q_values[-1, 0] = 0.0, 5.0
+    [(heading, figures)] = saliency_sections(network, breakout_states, actions, ["NOOP", "FIRE", "RIGHT", "LEFT"],
+                                             q_values, count=3)
+    assert [figure.split("game step ")[1].split(" ")[0] for figure in figures] == [str(count - 3), str(count - 2),
+                                                                                    str(count - 1)]
 
 
 def test_a_visualization_that_could_not_be_written_is_refused_before_the_game(trained_run, tmp_path):
