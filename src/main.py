@@ -106,8 +106,8 @@ def run(argv: Sequence[str] | None) -> int:
         log.warning("replacing %s: no snapshot of its run exists to continue it", csv_path)
         csv_path.unlink()
 
-    signal.signal(signal.SIGINT, lambda *_: request_stop(agent))
-    signal.signal(signal.SIGTERM, lambda *_: request_stop(agent))
+    signal.signal(signal.SIGINT, lambda *_: request_stop(agent, again_stops_now=True))
+    signal.signal(signal.SIGTERM, lambda *_: request_stop(agent, again_stops_now=False))
     if options.play_games:
         watcher = make_watcher(display_kind, options, environment, agent, statistics)
         state_recorder = StateRecorder(agent) if visualization_path else None
@@ -488,10 +488,12 @@ def report_compressed_memory(memory: ReplayMemory) -> None:
                     int(memory.size * available * 0.9 / projected))
 
 
-def request_stop(agent: Agent) -> None:
-    """Ctrl-C or SIGTERM: let the current step finish, then stop at a safe point."""
-    if agent.stop_requested:
-        raise SystemExit(130)  # asked twice: stop now; files are written atomically, so none is left half-written
+def request_stop(agent: Agent, again_stops_now: bool) -> None:
+    """Ctrl-C or SIGTERM: let the current step finish, then stop at a safe point. A second Ctrl-C is a person
+    in a hurry: stop now (files are written atomically, so none is left half-written). A repeated SIGTERM is
+    a scheduler or a parent's death signal sent again, which must not cut the save short."""
+    if agent.stop_requested and again_stops_now:
+        raise SystemExit(130)
     agent.stop_requested = True
 
 

@@ -1,0 +1,289 @@
+"""Many games times several seeds as Ray tasks: ``./sweep.sh --games breakout,pong --seeds 3 [train options]``.
+
+Each (game, seed) trains in its own folder, ``<storage>/<sweep>/<game>_s<seed>/``, then is evaluated; a task
+that dies is retried by Ray and resumes from that folder. The sweep is a plain folder too: ``--status`` reads
+it, and running the same command again with ``--name`` continues it.
+"""
+
+import argparse
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+
+import psutil
+
+from errors import UsageError
+from files import write_atomically
+from options import OptionParser, number_type, parse_options, positive_float
+from sweep_run import SWEEP_FILE, RunCrashed, RunRefused, RunSpec, execute_run, plan_runs, read_status, write_status
+from sweep_status import describe_sweep, newest_sweep, sweep_progress
+from sweep_summary import write_summary
+
+log = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parent.parent
+# main.py options the sweep sets for each run itself.
+MANAGED_OPTIONS = ("--random_seed", "--save_weights_prefix", "--csv_file", "--load_weights", "--resume",
+                   "--play_games", "--episodes", "--protocol", "--results_folder", "--display_screen",
+                   "--record_screen_path", "--video_file", "--sound", "--visualization", "--visualization_file")
+EVALUATION_MANAGED_OPTIONS = ("--load_weights", "--results_folder", "--resume", "--protocol", "--random_seed")
+# What a task needs of the project: the code, the score tables and any ROMs of the user's own.
+SHIPPED_EXCLUDES = [".git", ".venv", "__pycache__", "benchmarks", "tests", "snapshots", "results", "videos", "*.pkl", "*.replay*"]
+POLL_SECONDS = 5.0
+
+
+def build_parser() -> OptionParser:
+    parser = OptionParser(prog="sweep.sh", usage="%(prog)s --games GAME,GAME... [--seeds N] [options] [train options]",
+                          description="Train every game with every seed as a Ray task, evaluate each run, and "
+                                      "summarise them against the Nature paper. Options this list does not name "
+                                      "are main.py's training options, given to every run.")
+    add = parser.add_argument
+    add("--games", type=_names, help="comma-separated games (breakout,pong or ROM files)")
+    add("--seeds", type=_seeds, default=[1, 2, 3], help="a number of seeds (3: seeds 1, 2 and 3) or a comma-separated "
+        "list of them (default 3)")
+    add("--name", help="the sweep's folder under --storage (default: sweep-DATE-TIME); the same name continues it")
+    add("--storage", type=Path, default=ROOT / "results",
+        help="where the sweep's folder goes (default results/); on a cluster of several machines, a path all of "
+             "them share, such as an NFS mount")
+    add("--address", help="an existing Ray cluster: auto, or ray://HEAD:10001 (default: start Ray on this machine)")
+    add("--cpus_per_run", type=positive_float, default=1.0, help="CPUs each run asks Ray for (default 1)")
+    add("--gpus_per_run", type=number_type(float, 0, None, what="0 or more"), default=0.0,
+        help="share of a GPU each run asks Ray for, such as 0.25 for four runs per GPU (default 0)")
+    add("--max_retries", type=number_type(int, 0, None, what="0 or more"), default=3,
+        help="times a run whose task died is started again; it resumes from its newest snapshot (default 3)")
+    add("--protocol", choices=("nature", "machado"), default="nature",
+        help="how each run's final snapshot is evaluated (default nature: 30 games, epsilon 0.05, up to 30 no-ops)")
+    add("--evaluation_options", default="", metavar="'OPTIONS'",
+        help="more main.py options for each evaluation, as one quoted string, such as '--episodes 10'")
+    add("--status", action="store_true", help="show the runs of a sweep (--name, or the newest) and exit")
+    return parser
+
+
+def _names(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("name at least one game")
+    return names
+
+
+def _seeds(text: str) -> list[int]:
+    try:
+        seeds = list(range(1, int(text) + 1)) if "," not in text else [int(seed) for seed in text.split(",")]
+    except ValueError:
+        seeds = []
+    if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"'{text}' is neither a number of seeds above 0 nor a comma-separated list "
+                                         "of different seeds")
+    return seeds
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return run(argv)
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def run(argv: Sequence[str] | None) -> int:
+    options, train_options = build_parser().parse_known_args(argv)
+    logging.basicConfig(format="%(asctime)s %(message)s", level=logging.INFO)
+    if options.status:
+        folder = options.storage / options.name if options.name else newest_sweep(options.storage)
+        print(describe_sweep(folder))
+        return 0
+    if not options.games:
+        raise UsageError("name the games: --games breakout,pong (ale-py's names or ROM files)")
+    if not options.address:
+        check_local_resources(options)
+    evaluation_options = options.evaluation_options.split()
+    games = checked_games(options.games, train_options, evaluation_options)
+    name = options.name or time.strftime("sweep-%Y%m%d-%H%M%S")
+    folder = options.storage.resolve() / name
+    settings = {"games": games, "seeds": options.seeds, "train_options": train_options, "protocol": options.protocol,
+                "evaluation_options": evaluation_options}
+    claim_folder(folder, settings)
+    return run_sweep(options, folder, plan_runs(folder, settings))
+
+
+def checked_games(games: list[str], train_options: list[str], evaluation_options: list[str]) -> list[str]:
+    """The games' names as runs will write them, once every game and option has passed main.py's own checks:
+    a mistake is reported now, not by each task on the cluster."""
+    from main import check_options, make_environment
+
+    for given in train_options:
+        if given.split("=")[0] in MANAGED_OPTIONS:
+            raise UsageError(f"{given.split('=')[0]} is set by the sweep for each run; leave it out")
+    for given in evaluation_options:
+        if given.split("=")[0] in EVALUATION_MANAGED_OPTIONS:
+            raise UsageError(f"--evaluation_options {given}: the sweep sets it (choose the protocol with --protocol)")
+    names = []
+    for game in games:
+        options = parse_options([game, *train_options])
+        check_options(options)
+        parse_options([game, "--load_weights", "snapshot", *evaluation_options])
+        names.append(game if options.environment == "gym" else make_environment(options, seed=0).name)
+    if len(set(names)) != len(names):
+        raise UsageError(f"--games names a game twice: {', '.join(games)}")
+    return names
+
+
+def check_local_resources(options: argparse.Namespace) -> None:
+    """Ray on this machine offers its CPUs and GPUs: a run that asks for more would wait forever."""
+    import torch
+
+    cpus, gpus = os.cpu_count() or 1, torch.cuda.device_count()
+    if options.cpus_per_run > cpus or options.gpus_per_run > gpus:
+        raise UsageError(f"each run asks for {options.cpus_per_run:g} CPUs and {options.gpus_per_run:g} GPUs, but "
+                         f"this machine has {cpus} and {gpus}: lower --cpus_per_run or --gpus_per_run, or give "
+                         "--address of a cluster")
+
+
+def claim_folder(folder: Path, settings: dict) -> None:
+    """Make the sweep's folder, or continue the sweep already there if it has the same settings."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"cannot make the sweep's folder {folder}: {error.strerror}") from None
+    sweep_file = folder / SWEEP_FILE
+    if sweep_file.exists():
+        earlier = json.loads(sweep_file.read_text())
+        if earlier["settings"] != settings:
+            raise UsageError(f"{folder} holds a sweep with other settings ({_describe(earlier['settings'])}): "
+                             "continue it with those, or choose another --name")
+        log.info("continuing the sweep in %s", folder)
+    driver = {"host": socket.gethostname(), "pid": os.getpid(), "created": psutil.Process().create_time()}
+    record = {"settings": settings, "started": time.time(), "driver": driver}
+    try:
+        write_atomically(sweep_file, lambda file: file.write(json.dumps(record, indent=2).encode()))
+    except OSError as error:
+        raise UsageError(f"cannot write in the sweep's folder {folder}: {error.strerror}") from None
+
+
+def _describe(settings: dict) -> str:
+    seeds = ",".join(str(seed) for seed in settings["seeds"])
+    return f"games {','.join(settings['games'])}, seeds {seeds}, train options {' '.join(settings['train_options']) or 'none'}"
+
+
+def run_sweep(options, folder: Path, specs: list[RunSpec]) -> int:
+    """Start Ray, hand it the runs not yet done, follow them, then summarise."""
+    waiting = [spec for spec in specs if read_status(Path(spec.folder)).get("state") != "done"]
+    log.info("%d runs (%d done before), %g CPUs and %g GPUs each; %s", len(specs), len(specs) - len(waiting),
+             options.cpus_per_run, options.gpus_per_run, folder)
+    failed = 0
+    if waiting:
+        ray = connect(options.address)
+        signal.signal(signal.SIGTERM, _stop)
+        try:
+            check_cluster(ray, options, folder)
+            task = ray.remote(num_cpus=options.cpus_per_run, num_gpus=options.gpus_per_run,
+                              max_retries=options.max_retries, retry_exceptions=[RunCrashed])(_task)
+            for spec in waiting:
+                write_status(Path(spec.folder), state="waiting", error=None)
+            pending = {task.options(name=Path(spec.folder).name).remote(spec): spec for spec in waiting}
+            failed = follow(ray, pending, specs)
+        except KeyboardInterrupt:
+            print(f"stopped: each run keeps its newest snapshot; ./sweep.sh with the same options and --name "
+                  f"{folder.name} continues the sweep", file=sys.stderr)
+            return 130
+        finally:
+            ray.shutdown()
+    summary = write_summary(folder, specs)
+    log.info("wrote %s, %s and %s", summary / "summary.md", summary / "summary.csv", summary / "summary.png")
+    if failed:
+        print(f"{failed} of {len(specs)} runs failed: ./sweep.sh --status --name {folder.name} says why; the same "
+              "command continues them", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _stop(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def connect(address: str | None) -> ModuleType:
+    """Join the cluster at ``address``, or start one on this machine; either way ship the project's code."""
+    # Ray reads these when imported. Its default excludes are in SHIPPED_EXCLUDES, without its notice about them;
+    # a new local instance gets Ray's default, token authentication, without its notice either.
+    os.environ["RAY_OVERRIDE_RUNTIME_ENV_DEFAULT_EXCLUDES"] = ""
+    if not address:
+        os.environ.setdefault("RAY_AUTH_MODE", "token")
+    import ray
+
+    runtime_env = {"working_dir": str(ROOT), "excludes": SHIPPED_EXCLUDES, "env_vars": {"PYTHONPATH": "src"}}
+    try:
+        ray.init(address=address, runtime_env=runtime_env, log_to_driver=False, configure_logging=False,
+                 **({} if address else {"include_dashboard": False}))
+    except ConnectionError as error:
+        raise UsageError(f"cannot reach the Ray cluster at {address}: {error}") from None
+    return ray
+
+
+def check_cluster(ray, options, folder: Path) -> None:
+    """Warn of runs that fit no node (a cluster may grow); refuse nodes that cannot see the sweep's folder."""
+    nodes = [node for node in ray.nodes() if node["Alive"]]
+    largest_cpus = max(node["Resources"].get("CPU", 0) for node in nodes)
+    largest_gpus = max(node["Resources"].get("GPU", 0) for node in nodes)
+    if options.cpus_per_run > largest_cpus or options.gpus_per_run > largest_gpus:
+        log.warning("each run asks for %g CPUs and %g GPUs, but the largest node has %g and %g: the runs wait "
+                    "until the cluster grows", options.cpus_per_run, options.gpus_per_run, largest_cpus, largest_gpus)
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    sees = ray.remote(num_cpus=0)(_sees_folder)
+    answers = ray.get([sees.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], soft=False))
+                       .remote(str(folder)) for node in nodes])
+    blind = [node["NodeManagerAddress"] for node, seen in zip(nodes, answers) if not seen]
+    if blind:
+        raise UsageError(f"the nodes at {', '.join(blind)} cannot see {folder}: give --storage a path that every "
+                         "node shares (such as an NFS mount)")
+
+
+def _sees_folder(folder: str) -> bool:
+    return (Path(folder) / SWEEP_FILE).is_file() and os.access(folder, os.W_OK)
+
+
+def _task(spec: RunSpec) -> dict:
+    import ray
+
+    return execute_run(spec, "src/main.py", node=ray.get_runtime_context().get_node_id())
+
+
+def follow(ray, pending: dict, specs: list[RunSpec]) -> int:
+    """Show progress as epochs done over all runs until every task ends; how many runs failed."""
+    from tqdm import tqdm
+
+    failed = 0
+    done, total = sweep_progress(specs)
+    with tqdm(total=total, initial=done, unit="epoch", desc="sweep", dynamic_ncols=True) as bar:
+        while pending:
+            finished, _ = ray.wait(list(pending), num_returns=1, timeout=POLL_SECONDS)
+            for reference in finished:
+                spec = pending.pop(reference)
+                run = Path(spec.folder).name
+                try:
+                    summary = ray.get(reference)
+                    bar.write(f"{run}: evaluation mean {summary['mean']:.1f} over {summary['episodes']} games")
+                except (RunCrashed, RunRefused) as error:  # Ray's error, raised as the task's own class too
+                    failed += 1
+                    reason = str(getattr(error, "cause", error))
+                    write_status(Path(spec.folder), state="failed", error=reason)
+                    bar.write(f"{run} failed: {reason}")
+                except ray.exceptions.RayError as error:
+                    failed += 1
+                    reason = str(error).strip().splitlines()[0]
+                    write_status(Path(spec.folder), state="failed", error=reason)
+                    bar.write(f"{run} failed: {reason}")
+            done, _ = sweep_progress(specs)
+            bar.update(done - bar.n)
+            bar.set_postfix_str(f"runs left {len(pending)}, failed {failed}")
+    return failed
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,161 @@
+"""One run of a sweep, as a Ray task executes it: train (or resume) one game with one seed, then evaluate it.
+
+Everything a run keeps lives in its own folder, so a task that dies anywhere is simply started again:
+it resumes from the newest snapshot and replay memory there, or skips what is already done.
+"""
+
+import ctypes
+import fcntl
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from errors import UsageError
+from files import write_atomically
+from options import parse_options
+from snapshot import load_snapshot
+from snapshot_path import newest_snapshot
+
+SWEEP_FILE = "sweep.json"
+STATUS_FILE = "status.json"
+LOG_FILE = "train.log"
+EVALUATION_FOLDER = "evaluation"
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+class RunCrashed(Exception):
+    """main.py died of a signal or a traceback: worth another attempt, which resumes."""
+
+
+class RunRefused(Exception):
+    """main.py refused its input (exit code 2): another attempt would be refused the same way."""
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What one run is: the sweep passes it to the task, which needs nothing else."""
+    game: str
+    seed: int
+    folder: str
+    train_options: tuple[str, ...]
+    evaluation_options: tuple[str, ...]
+    epochs: int
+    final_phase: str  # the phase whose row ends an epoch in the CSV: test, or train when there is no test
+
+    @property
+    def label(self) -> str:
+        """The game as a file name: a Gymnasium id such as ALE/Breakout-v5 holds a slash."""
+        return self.game.replace("/", "_")
+
+    @property
+    def prefix(self) -> Path:
+        return Path(self.folder) / self.label
+
+    @property
+    def csv_path(self) -> Path:
+        return Path(self.folder) / f"{self.label}.csv"
+
+
+def plan_runs(folder: Path, settings: dict) -> list[RunSpec]:
+    """Every (game, seed) of a sweep's settings, as the sweep writes them in its sweep.json."""
+    specs = []
+    for game in settings["games"]:
+        options = parse_options([game, *settings["train_options"]])
+        for seed in settings["seeds"]:
+            specs.append(RunSpec(game, seed, str(Path(folder) / f"{game.replace('/', '_')}_s{seed}"), tuple(settings["train_options"]),
+                                 ("--protocol", settings["protocol"], *settings["evaluation_options"]),
+                                 options.epochs, "test" if options.test_steps else "train"))
+    return specs
+
+
+def read_status(folder: Path) -> dict:
+    try:
+        return json.loads((Path(folder) / STATUS_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def write_status(folder: Path, **fields: object) -> None:
+    """Merge ``fields`` into the run's status.json, written atomically so ``--status`` never reads half of one."""
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    status = read_status(folder) | fields | {"updated": time.time()}
+    write_atomically(Path(folder) / STATUS_FILE, lambda file: file.write(json.dumps(status, indent=2).encode()))
+
+
+def execute_run(spec: RunSpec, main_script: str, node: str = "") -> dict:
+    """Train, resume or skip as the run's folder says, then evaluate; the evaluation's summary."""
+    folder = Path(spec.folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    # A killed attempt's main.py still saves what it was doing: wait for it, never run two on one folder.
+    with open(folder / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        attempt = read_status(folder).get("attempt", 0) + 1
+        write_status(folder, state="running", attempt=attempt, host=socket.gethostname(), node=node,
+                     pid=os.getpid(), error=None)
+        summary_file = folder / EVALUATION_FOLDER / "summary.json"
+        if not summary_file.exists():
+            try:
+                command = training_command(spec, main_script)
+            except UsageError as error:  # a damaged snapshot: starting over would lose the run, so stop
+                raise RunRefused(f"{folder.name}: {error}") from None
+            if command:
+                _run_main(command, folder, lock, f"attempt {attempt}: {'resuming' if '--resume' in command else 'training'}")
+            evaluation = [sys.executable, main_script, "--load_weights", str(newest_snapshot(str(spec.prefix))),
+                          "--results_folder", str(folder / EVALUATION_FOLDER), "--random_seed", str(spec.seed),
+                          "--progress", "false", *spec.evaluation_options]
+            _run_main(evaluation, folder, lock, f"attempt {attempt}: evaluating")
+        summary = json.loads(summary_file.read_text())
+        write_status(folder, state="done", evaluation_mean=summary["mean"])
+        return summary
+
+
+def training_command(spec: RunSpec, main_script: str) -> list[str] | None:
+    """main.py's command line that continues the run from its folder; None when its training is complete."""
+    snapshot_file = newest_snapshot(str(spec.prefix))
+    common = ["--progress", "false", *spec.train_options]
+    if snapshot_file is None:
+        return [sys.executable, main_script, spec.game, "--random_seed", str(spec.seed),
+                "--save_weights_prefix", str(spec.prefix), "--csv_file", str(spec.csv_path), *common]
+    snapshot = load_snapshot(str(snapshot_file))
+    epochs = parse_options([spec.game, *spec.train_options], snapshot["options"], resume=True).epochs
+    if snapshot["epoch"] >= epochs and not snapshot.get("interrupted"):
+        return None
+    without_replay = [] if snapshot.get("replay_saved") else ["--allow_empty_replay"]
+    return [sys.executable, main_script, "--load_weights", str(snapshot_file), "--resume", *without_replay, *common]
+
+
+def _run_main(command: list[str], folder: Path, lock: object, what: str) -> None:
+    """main.py as a child that gets SIGTERM (and saves a snapshot) when this task's worker dies, and holds the
+    run's lock until it exits."""
+    with open(folder / LOG_FILE, "a") as log:
+        log.write(f"=== {time.strftime('%Y-%m-%d %H:%M:%S')} {socket.gethostname()} {what}\n")
+        log.flush()
+        child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                 pass_fds=(lock.fileno(),), preexec_fn=_terminate_with_parent,
+                                 start_new_session=True)
+        code = child.wait()
+    if code == 0:
+        return
+    last_line = _last_line(folder / LOG_FILE)
+    if code == 2:
+        raise RunRefused(f"{folder.name}: {last_line}")
+    raise RunCrashed(f"{folder.name}: main.py {_exit_reason(code)}: {last_line}")
+
+
+def _terminate_with_parent() -> None:
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _exit_reason(code: int) -> str:
+    return f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited with {code}"
+
+
+def _last_line(log_path: Path) -> str:
+    lines = [line for line in log_path.read_text(errors="replace").splitlines() if line.strip()]
+    return lines[-1].strip() if lines else "(no output)"

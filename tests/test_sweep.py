@@ -1,0 +1,219 @@
+"""sweep.sh: many games and seeds on a real local Ray instance, a killed task resumed, the summary checked by hand."""
+
+import csv
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import pytest
+
+import sweep
+from conftest import ROOT, TINY_RUN, assert_clear_error, run_command, run_script
+from phase_statistics import read_csv_rows
+from sweep_run import plan_runs, write_status
+from sweep_summary import game_results, median_normalised, write_summary
+
+SWEEP_TRAINING = [option for option in TINY_RUN if option not in ("--progress", "false")]
+EVALUATION = ["--evaluation_options", "--episodes 2 --max_test_frames 800"]
+
+
+def sweep_command(storage: Path, name: str, games: str, seeds: str, epochs: int) -> list[str]:
+    return [str(ROOT / "sweep.sh"), "--games", games, "--seeds", seeds, "--storage", str(storage), "--name", name,
+            *EVALUATION, *SWEEP_TRAINING, "--epochs", str(epochs)]
+
+
+def wait_for(path: Path, process: subprocess.Popen, timeout: float = 240) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert process.poll() is None, process.communicate()[1]
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.1)
+
+
+def epochs_and_phases(csv_path: Path) -> list[tuple[int, str]]:
+    return [(int(row["epoch"]), row["phase"]) for row in read_csv_rows(csv_path)]
+
+
+@pytest.fixture(scope="module")
+def finished_sweep(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess, int]:
+    """Two games by two seeds, three tiny epochs each; breakout_s1's worker is killed once it has a snapshot."""
+    storage = tmp_path_factory.mktemp("sweeps")
+    process = subprocess.Popen(sweep_command(storage, "tiny", "breakout,pong", "2", 3), cwd=ROOT, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    run = storage / "tiny" / "breakout_s1"
+    wait_for(run / "breakout_1.pkl", process)
+    worker = json.loads((run / "status.json").read_text())["pid"]
+    os.kill(worker, signal.SIGKILL)
+    stdout, stderr = process.communicate(timeout=400)
+    return storage / "tiny", subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr), worker
+
+
+def test_a_sweep_trains_and_evaluates_every_game_with_every_seed(finished_sweep):
+    folder, result, _ = finished_sweep
+    assert result.returncode == 0, result.stderr
+    for run in ("breakout_s1", "breakout_s2", "pong_s1", "pong_s2"):
+        game = run.split("_s")[0]
+        assert epochs_and_phases(folder / run / f"{game}.csv") == [
+            (0, "random"), (1, "train"), (1, "test"), (2, "train"), (2, "test"), (3, "train"), (3, "test")]
+        evaluation = json.loads((folder / run / "evaluation" / "summary.json").read_text())
+        assert evaluation["episodes"] == 2 and evaluation["protocol"] == "nature"
+        assert evaluation["snapshot"].endswith(f"{run}/{game}_3.pkl")
+        assert evaluation["random_seed"] == int(run[-1])
+        assert json.loads((folder / run / "status.json").read_text())["state"] == "done"
+
+
+def test_a_killed_task_is_retried_and_resumes_from_its_snapshot(finished_sweep):
+    folder, result, killed_pid = finished_sweep
+    status = json.loads((folder / "breakout_s1" / "status.json").read_text())
+    assert status["attempt"] == 2 and status["pid"] != killed_pid
+    log = (folder / "breakout_s1" / "train.log").read_text()
+    assert "attempt 1: training" in log and "attempt 2: resuming" in log
+    assert "attempt 2: training" not in log  # it did not start over
+    # The killed worker's main.py was told to stop and saved where it was; the next attempt went on from there.
+    assert "stopped during epoch" in log and "and saved where it stopped" in log, log
+    for untouched in ("breakout_s2", "pong_s1", "pong_s2"):
+        assert json.loads((folder / untouched / "status.json").read_text())["attempt"] == 1
+
+
+def test_the_summary_gives_each_game_over_seeds_beside_the_paper(finished_sweep):
+    folder, _, _ = finished_sweep
+    with open(folder / "summary.csv", newline="") as file:
+        rows = {row["game"]: row for row in csv.DictReader(file)}
+    assert list(rows) == ["breakout", "pong", "median"]
+    for game, human, random, paper in (("breakout", 31.8, 1.7, 401.2), ("pong", 9.3, -20.7, 18.9)):
+        scores = [json.loads((folder / f"{game}_s{seed}" / "evaluation" / "summary.json").read_text())["mean"]
+                  for seed in (1, 2)]
+        row = rows[game]
+        assert row["runs"] == "2" and row["seeds"] == "1 2"
+        assert float(row["mean"]) == pytest.approx(statistics.fmean(scores), rel=1e-5, abs=1e-4)
+        assert float(row["std"]) == pytest.approx(statistics.stdev(scores), rel=1e-5, abs=1e-4)
+        normalised = 100 * (statistics.fmean(scores) - random) / (human - random)
+        assert float(row["human_normalised_percent"]) == pytest.approx(normalised, rel=1e-5, abs=1e-4)
+        assert float(row["paper_dqn"]) == paper
+        assert float(row["paper_human_normalised_percent"]) == pytest.approx(100 * (paper - random) / (human - random),
+                                                                              rel=1e-5)
+    both = sorted(float(rows[game]["human_normalised_percent"]) for game in ("breakout", "pong"))
+    assert float(rows["median"]["human_normalised_percent"]) == pytest.approx(statistics.fmean(both), rel=1e-5, abs=1e-4)
+    markdown = (folder / "summary.md").read_text()
+    assert "| breakout | 2 |" in markdown and "| 401.2 |" in markdown and "| 18.9 |" in markdown
+    assert "Median human-normalised score over 2 games" in markdown
+    picture = cv2.imread(str(folder / "summary.png"))
+    assert picture.shape[1] > picture.shape[0] > 200 and picture.std() > 10  # two figures side by side, drawn
+
+
+def test_status_shows_every_run_and_the_same_command_continues_a_finished_sweep(finished_sweep):
+    folder, _, _ = finished_sweep
+    status = run_script("sweep.sh", "--status", "--storage", str(folder.parent))
+    assert status.returncode == 0, status.stderr
+    lines = status.stdout.splitlines()
+    assert lines[0].startswith(str(folder)) and "not running" in lines[0]
+    breakout_s1 = next(line for line in lines if line.startswith("breakout_s1")).split()
+    assert breakout_s1[1:4] == ["done", "2", "3/3"]
+    assert lines[-1] == "4 done"
+    again = run_command(sweep_command(folder.parent, "tiny", "breakout,pong", "2", 3))
+    assert again.returncode == 0, again.stderr
+    assert "4 runs (4 done before)" in again.stderr and "Ray" not in again.stderr  # nothing to run: no Ray started
+    other = run_command(sweep_command(folder.parent, "tiny", "breakout", "2", 3))
+    assert_clear_error(other, "holds a sweep with other settings", "games breakout,pong")
+
+
+def test_a_stopped_sweep_is_continued_by_the_same_command(tmp_path):
+    command = sweep_command(tmp_path, "stopped", "pong", "1", 2)
+    process = subprocess.Popen(command, cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    run = tmp_path / "stopped" / "pong_s1"
+    wait_for(run / "pong_1.pkl", process)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "--name stopped continues the sweep" in stderr and "Traceback" not in stderr
+    status = run_script("sweep.sh", "--status", "--storage", str(tmp_path), "--name", "stopped")
+    assert "pong_s1" in status.stdout and "stopped" in status.stdout.splitlines()[2]
+    assert "continues the runs not done" in status.stdout
+    again = run_command(command)
+    assert again.returncode == 0, again.stderr
+    assert epochs_and_phases(run / "pong.csv") == [(0, "random"), (1, "train"), (1, "test"), (2, "train"), (2, "test")]
+    log = (run / "train.log").read_text()
+    assert "attempt 2: resuming" in log and "attempt 2: training" not in log
+
+
+def test_the_summary_of_hand_written_evaluations_is_the_hand_computed_one(tmp_path):
+    settings = {"games": ["breakout", "surround", "pong"], "seeds": [1, 2, 3], "train_options": [],
+                "protocol": "nature", "evaluation_options": []}
+    specs = plan_runs(tmp_path, settings)
+    scores = {("breakout", 1): 10.0, ("breakout", 2): 20.0, ("breakout", 3): 30.0, ("surround", 1): -10.0}
+    for spec in specs:
+        if (spec.game, spec.seed) in scores:
+            (Path(spec.folder) / "evaluation").mkdir(parents=True)
+            (Path(spec.folder) / "evaluation" / "summary.json").write_text(json.dumps({"mean": scores[spec.game, spec.seed]}))
+        write_status(Path(spec.folder), state="done")
+    rows = {row["game"]: row for row in game_results(specs)}
+    assert rows["breakout"]["mean"] == 20.0 and rows["breakout"]["std"] == 10.0  # the sample deviation of 10, 20, 30
+    assert rows["breakout"]["human_normalised_percent"] == pytest.approx(100 * (20 - 1.7) / (31.8 - 1.7))
+    # Surround is not in the Nature paper: the Atari-57 human and random scores, and no paper DQN score.
+    assert rows["surround"]["runs"] == 1 and rows["surround"]["std"] is None
+    assert rows["surround"]["human_normalised_percent"] == pytest.approx(0.0)
+    assert rows["surround"]["paper_dqn"] is None
+    assert rows["pong"]["runs"] == 0 and rows["pong"]["mean"] is None and rows["pong"]["paper_dqn"] == 18.9
+    median, paper_median, counted = median_normalised(list(rows.values()))
+    assert counted == 2 and median == pytest.approx((100 * 18.3 / 30.1 + 0.0) / 2)
+    assert paper_median is None  # the paper has no Surround score to take a median with
+    write_summary(tmp_path, specs)
+    markdown = (tmp_path / "summary.md").read_text()
+    assert "| pong | 0 | – | – | – | 18.9 | 132% |" in markdown
+    assert "Not evaluated (failed or unfinished): breakout_s1" not in markdown
+    assert "surround_s2, surround_s3, pong_s1, pong_s2, pong_s3" in markdown
+
+
+def test_bad_input_gets_one_line_from_the_script(tmp_path):
+    assert_clear_error(run_script("sweep.sh", "--games", "breakot", "--storage", str(tmp_path)), "unknown game", "breakout")
+    assert_clear_error(run_script("sweep.sh", "--games", "pong", "--cpus_per_run", "64", "--storage", str(tmp_path)),
+                       "asks for 64 CPUs", "this machine has")
+    assert not list(tmp_path.iterdir())  # refused before the sweep's folder is made
+
+
+@pytest.mark.parametrize("arguments, fragments", [
+    (["--games", "pong", "--random_seed", "3"], ["--random_seed is set by the sweep"]),
+    (["--games", "pong", "--evaluation_options", "--load_weights x"], ["--evaluation_options --load_weights"]),
+    (["--games", "pong", "--evaluation_options", "--bogus 2"], ["unrecognized arguments: --bogus"]),
+    (["--games", "pong", "--seeds", "0"], ["--seeds", "'0'"]),
+    (["--games", "pong", "--seeds", "1,1"], ["--seeds", "'1,1'"]),
+    (["--games", "pong,pong"], ["names a game twice"]),
+    (["--games", "pong", "--replay_size", "10"], ["--replay_size 10 must exceed"]),
+    (["--games", "pong", "--storage", "/proc/no_such_folder"], ["cannot make the sweep's folder"]),
+    (["--status", "--storage", "/proc/no_such_folder"], ["no sweep in /proc/no_such_folder"]),
+    (["--status"], ["is not a sweep's folder"]),
+])
+def test_bad_input_gets_one_line_before_any_run_starts(tmp_path, capsys, arguments, fragments):
+    (tmp_path / "not_a_sweep").mkdir()
+    if "--storage" not in arguments:
+        arguments = [*arguments, "--storage", str(tmp_path)] + (["--name", "not_a_sweep"] if "--status" in arguments else [])
+    try:
+        code = sweep.main(arguments)
+    except SystemExit as exit:  # argparse's own refusals
+        code = exit.code
+    stderr = capsys.readouterr().err
+    assert_clear_error(subprocess.CompletedProcess(arguments, code, "", stderr), *fragments)
+    assert not list(tmp_path.glob("*/*_s*"))
+
+
+def test_the_rest_of_the_toolkit_needs_no_ray(tmp_path):
+    """main.py trains, and --status reads a sweep, with ray made impossible to import."""
+    no_ray = "import sys; sys.modules['ray'] = None; sys.path.insert(0, 'src'); sys.argv = sys.argv[1:]; "
+    trained = run_command([sys.executable, "-c", no_ray + "import runpy; runpy.run_path('src/main.py', run_name='__main__')",
+                           "main.py", "pong", *TINY_RUN, "--epochs", "1", "--train_steps", "100", "--test_steps", "0",
+                           "--csv_file", str(tmp_path / "pong.csv")])
+    assert trained.returncode == 0, trained.stderr
+    assert epochs_and_phases(tmp_path / "pong.csv") == [(0, "random"), (1, "train")]
+    settings = {"games": ["pong"], "seeds": [1], "train_options": [], "protocol": "nature", "evaluation_options": []}
+    (tmp_path / "sweep").mkdir()
+    (tmp_path / "sweep" / "sweep.json").write_text(json.dumps({"settings": settings, "started": 0, "driver": {}}))
+    status = run_command([sys.executable, "-c", no_ray + "import runpy; runpy.run_path('src/sweep.py', run_name='__main__')",
+                          "sweep.py", "--status", "--storage", str(tmp_path)])
+    assert status.returncode == 0, status.stderr
+    assert "pong_s1" in status.stdout and "0/200" in status.stdout
