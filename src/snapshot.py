@@ -67,7 +67,8 @@ def pack_screens(array: np.ndarray) -> dict:
 
 
 def unpack_screens(packed: dict) -> np.ndarray:
-    return np.frombuffer(zlib.decompress(packed["zlib"].numpy().tobytes()), dtype=np.uint8).reshape(packed["shape"])
+    # A bytearray, so the states are writable, as PyTorch wants of the arrays it wraps.
+    return np.frombuffer(bytearray(zlib.decompress(packed["zlib"].numpy().tobytes())), dtype=np.uint8).reshape(packed["shape"])
 
 
 def checksum(contents: dict) -> str:

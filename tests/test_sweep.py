@@ -23,9 +23,9 @@ SWEEP_TRAINING = [option for option in TINY_RUN if option not in ("--progress", 
 EVALUATION = ["--evaluation_options", "--episodes 2 --max_test_frames 800"]
 
 
-def sweep_command(storage: Path, name: str, games: str, seeds: str, epochs: int) -> list[str]:
+def sweep_command(storage: Path, name: str, games: str, seeds: str, epochs: int, *more: str) -> list[str]:
     return [str(ROOT / "sweep.sh"), "--games", games, "--seeds", seeds, "--storage", str(storage), "--name", name,
-            *EVALUATION, *SWEEP_TRAINING, "--epochs", str(epochs)]
+            *EVALUATION, *SWEEP_TRAINING, "--epochs", str(epochs), *more]
 
 
 def wait_for(path: Path, process: subprocess.Popen, timeout: float = 240) -> None:
@@ -42,9 +42,9 @@ def epochs_and_phases(csv_path: Path) -> list[tuple[int, str]]:
 
 @pytest.fixture(scope="module")
 def finished_sweep(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess, int]:
-    """Two games by two seeds, three tiny epochs each; breakout_s1's worker is killed once it has a snapshot."""
+    """Two games by two seeds, two tiny epochs each; breakout_s1's worker is killed once it has a snapshot."""
     storage = tmp_path_factory.mktemp("sweeps")
-    process = subprocess.Popen(sweep_command(storage, "tiny", "breakout,pong", "2", 3), cwd=ROOT, text=True,
+    process = subprocess.Popen(sweep_command(storage, "tiny", "breakout,pong", "2", 2), cwd=ROOT, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     run = storage / "tiny" / "breakout_s1"
     wait_for(run / "breakout_1.pkl", process)
@@ -60,10 +60,10 @@ def test_a_sweep_trains_and_evaluates_every_game_with_every_seed(finished_sweep)
     for run in ("breakout_s1", "breakout_s2", "pong_s1", "pong_s2"):
         game = run.split("_s")[0]
         assert epochs_and_phases(folder / run / f"{game}.csv") == [
-            (0, "random"), (1, "train"), (1, "test"), (2, "train"), (2, "test"), (3, "train"), (3, "test")]
+            (0, "random"), (1, "train"), (1, "test"), (2, "train"), (2, "test")]
         evaluation = json.loads((folder / run / "evaluation" / "summary.json").read_text())
         assert evaluation["episodes"] == 2 and evaluation["protocol"] == "nature"
-        assert evaluation["snapshot"].endswith(f"{run}/{game}_3.pkl")
+        assert evaluation["snapshot"].endswith(f"{run}/{game}_2.pkl")
         assert evaluation["random_seed"] == int(run[-1])
         assert json.loads((folder / run / "status.json").read_text())["state"] == "done"
 
@@ -114,17 +114,17 @@ def test_status_shows_every_run_and_the_same_command_continues_a_finished_sweep(
     lines = status.stdout.splitlines()
     assert lines[0].startswith(str(folder)) and "not running" in lines[0]
     breakout_s1 = next(line for line in lines if line.startswith("breakout_s1")).split()
-    assert breakout_s1[1:4] == ["done", "2", "3/3"]
+    assert breakout_s1[1:4] == ["done", "2", "2/2"]
     assert lines[-1] == "4 done"
-    again = run_command(sweep_command(folder.parent, "tiny", "breakout,pong", "2", 3))
+    again = run_command(sweep_command(folder.parent, "tiny", "breakout,pong", "2", 2))
     assert again.returncode == 0, again.stderr
     assert "4 runs (4 done before)" in again.stderr and "Ray" not in again.stderr  # nothing to run: no Ray started
-    other = run_command(sweep_command(folder.parent, "tiny", "breakout", "2", 3))
+    other = run_command(sweep_command(folder.parent, "tiny", "breakout", "2", 2))
     assert_clear_error(other, "holds a sweep with other settings", "games breakout,pong")
 
 
 def test_a_stopped_sweep_is_continued_by_the_same_command(tmp_path):
-    command = sweep_command(tmp_path, "stopped", "pong", "1", 2)
+    command = sweep_command(tmp_path, "stopped", "pong", "1", 2, "--train_steps", "200", "--test_steps", "100")
     process = subprocess.Popen(command, cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     run = tmp_path / "stopped" / "pong_s1"
     wait_for(run / "pong_1.pkl", process)
