@@ -8,7 +8,11 @@ set -euo pipefail
 source "$(dirname "$0")/src/venv.sh"
 stamp="$venv/.sweep-requirements.sha256"
 wanted="$(cat "$root/requirements.txt" "$root/requirements-sweep.txt" | sha256sum | cut -d' ' -f1)"
-if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$wanted" ]]; then
+reads_only=false  # --status and --help need no Ray
+for argument in "$@"; do
+  if [[ "$argument" == --status || "$argument" == -h || "$argument" == --help ]]; then reads_only=true; fi
+done
+if [[ "$reads_only" == false && ( ! -f "$stamp" || "$(cat "$stamp")" != "$wanted" ) ]]; then
   echo "Adding Ray to $venv from requirements-sweep.txt (once)..." >&2
   "$venv/bin/python" -m pip install --quiet -r "$root/requirements-sweep.txt" -c "$root/requirements.txt" >&2 ||
     { echo "error: installing requirements-sweep.txt into $venv failed" >&2; exit 2; }

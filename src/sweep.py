@@ -22,7 +22,7 @@ import psutil
 from errors import UsageError
 from files import write_atomically
 from options import OptionParser, number_type, parse_options, positive_float
-from sweep_run import SWEEP_FILE, RunCrashed, RunRefused, RunSpec, execute_run, plan_runs, read_status, write_status
+from sweep_run import SWEEP_FILE, RunCrashed, RunSpec, execute_run, plan_runs, read_status, write_status
 from sweep_status import describe_sweep, newest_sweep, sweep_progress
 from sweep_summary import write_summary
 
@@ -32,14 +32,18 @@ ROOT = Path(__file__).resolve().parent.parent
 MANAGED_OPTIONS = ("--random_seed", "--save_weights_prefix", "--csv_file", "--load_weights", "--resume",
                    "--play_games", "--episodes", "--protocol", "--results_folder", "--display_screen",
                    "--record_screen_path", "--video_file", "--sound", "--visualization", "--visualization_file")
-EVALUATION_MANAGED_OPTIONS = ("--load_weights", "--results_folder", "--resume", "--protocol", "--random_seed")
+EVALUATION_MANAGED_OPTIONS = ("--load_weights", "--results_folder", "--resume", "--protocol", "--random_seed",
+                              "--display_screen", "--record_screen_path", "--video_file", "--sound",
+                              "--visualization", "--visualization_file")
+GIB = 2**30
 # What a task needs of the project: the code, the score tables and any ROMs of the user's own.
-SHIPPED_EXCLUDES = [".git", ".venv", "__pycache__", "benchmarks", "tests", "snapshots", "results", "videos", "*.pkl", "*.replay*"]
+SHIPPED_EXCLUDES = [".git", ".venv", "__pycache__", ".pytest_cache", ".hypothesis", "benchmarks", "tests", "snapshots", "results", "videos", "*.pkl", "*.replay*"]
 POLL_SECONDS = 5.0
 
 
 def build_parser() -> OptionParser:
     parser = OptionParser(prog="sweep.sh", usage="%(prog)s --games GAME,GAME... [--seeds N] [options] [train options]",
+                          allow_abbrev=False,
                           description="Train every game with every seed as a Ray task, evaluate each run, and "
                                       "summarise them against the Nature paper. Options this list does not name "
                                       "are main.py's training options, given to every run.")
@@ -52,9 +56,12 @@ def build_parser() -> OptionParser:
         help="where the sweep's folder goes (default results/); on a cluster of several machines, a path all of "
              "them share, such as an NFS mount")
     add("--address", help="an existing Ray cluster: auto, or ray://HEAD:10001 (default: start Ray on this machine)")
-    add("--cpus_per_run", type=positive_float, default=1.0, help="CPUs each run asks Ray for (default 1)")
-    add("--gpus_per_run", type=number_type(float, 0, None, what="0 or more"), default=0.0,
+    add("--cpus_per_run", type=number_type(float, 0.01, None, what="0.01 or more"), default=1.0,
+        help="CPUs each run asks Ray for (default 1)")
+    add("--gpus_per_run", type=_gpu_share, default=0.0,
         help="share of a GPU each run asks Ray for, such as 0.25 for four runs per GPU (default 0)")
+    add("--memory_per_run", type=positive_float, default=None, metavar="GB",
+        help="memory each run asks Ray for, in GB (default: its replay memory when full, plus 1.5)")
     add("--max_retries", type=number_type(int, 0, None, what="0 or more"), default=3,
         help="times a run whose task died is started again; it resumes from its newest snapshot (default 3)")
     add("--protocol", choices=("nature", "machado"), default="nature",
@@ -63,6 +70,13 @@ def build_parser() -> OptionParser:
         help="more main.py options for each evaluation, as one quoted string, such as '--episodes 10'")
     add("--status", action="store_true", help="show the runs of a sweep (--name, or the newest) and exit")
     return parser
+
+
+def _gpu_share(text: str) -> float:
+    share = number_type(float, 0, None, what="0 or more")(text)
+    if 0 < share < 0.01:
+        raise argparse.ArgumentTypeError(f"{text} is below 0.01 of a GPU")
+    return share
 
 
 def _names(text: str) -> list[str]:
@@ -89,6 +103,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # before any run started
+        print("stopped before the sweep began", file=sys.stderr)
+        return 130
 
 
 def run(argv: Sequence[str] | None) -> int:
@@ -100,10 +117,12 @@ def run(argv: Sequence[str] | None) -> int:
         return 0
     if not options.games:
         raise UsageError("name the games: --games breakout,pong (ale-py's names or ROM files)")
+    evaluation_options = options.evaluation_options.split()
+    games = checked_games(options.games, train_options, evaluation_options, options.protocol)
+    if options.memory_per_run is None:
+        options.memory_per_run = needed_memory(games[0], train_options)
     if not options.address:
         check_local_resources(options)
-    evaluation_options = options.evaluation_options.split()
-    games = checked_games(options.games, train_options, evaluation_options)
     name = options.name or time.strftime("sweep-%Y%m%d-%H%M%S")
     folder = options.storage.resolve() / name
     settings = {"games": games, "seeds": options.seeds, "train_options": train_options, "protocol": options.protocol,
@@ -112,7 +131,7 @@ def run(argv: Sequence[str] | None) -> int:
     return run_sweep(options, folder, plan_runs(folder, settings))
 
 
-def checked_games(games: list[str], train_options: list[str], evaluation_options: list[str]) -> list[str]:
+def checked_games(games: list[str], train_options: list[str], evaluation_options: list[str], protocol: str) -> list[str]:
     """The games' names as runs will write them, once every game and option has passed main.py's own checks:
     a mistake is reported now, not by each task on the cluster."""
     from main import check_options, make_environment
@@ -127,22 +146,36 @@ def checked_games(games: list[str], train_options: list[str], evaluation_options
     for game in games:
         options = parse_options([game, *train_options])
         check_options(options)
-        parse_options([game, "--load_weights", "snapshot", *evaluation_options])
+        evaluation = parse_options([game, "--load_weights", "snapshot", "--results_folder", "evaluation",
+                                    "--protocol", protocol, *evaluation_options])
+        check_options(evaluation)
         names.append(game if options.environment == "gym" else make_environment(options, seed=0).name)
     if len(set(names)) != len(names):
         raise UsageError(f"--games names a game twice: {', '.join(games)}")
     return names
 
 
+def needed_memory(game: str, train_options: list[str]) -> float:
+    """GB a run needs: its replay memory when full (a quarter of it compressed, the most seen in four games),
+    and 1.5 GB for PyTorch, the emulator and the network's copies."""
+    options = parse_options([game, *train_options])
+    screens = options.replay_size * options.screen_height * options.screen_width
+    return round(screens * (0.25 if options.replay_compress else 1.0) / 1e9 + 1.5, 2)
+
+
 def check_local_resources(options: argparse.Namespace) -> None:
-    """Ray on this machine offers its CPUs and GPUs: a run that asks for more would wait forever."""
+    """Ray on this machine offers its CPUs, GPUs and memory: a run that asks for more would wait forever."""
     import torch
 
-    cpus, gpus = os.cpu_count() or 1, torch.cuda.device_count()
+    cpus, gpus, memory = os.cpu_count() or 1, torch.cuda.device_count(), psutil.virtual_memory().total / 1e9
     if options.cpus_per_run > cpus or options.gpus_per_run > gpus:
         raise UsageError(f"each run asks for {options.cpus_per_run:g} CPUs and {options.gpus_per_run:g} GPUs, but "
                          f"this machine has {cpus} and {gpus}: lower --cpus_per_run or --gpus_per_run, or give "
                          "--address of a cluster")
+    if options.memory_per_run > memory * 0.7:  # Ray offers tasks 70% of a machine's memory
+        raise UsageError(f"each run needs {options.memory_per_run:g} GB (its replay memory and PyTorch), but Ray "
+                         f"offers {memory * 0.7:.1f} GB of this machine's {memory:.1f}: lower --replay_size, add "
+                         "--replay_compress true, or give --address of a cluster")
 
 
 def claim_folder(folder: Path, settings: dict) -> None:
@@ -152,14 +185,19 @@ def claim_folder(folder: Path, settings: dict) -> None:
     except OSError as error:
         raise UsageError(f"cannot make the sweep's folder {folder}: {error.strerror}") from None
     sweep_file = folder / SWEEP_FILE
+    started = time.time()
     if sweep_file.exists():
-        earlier = json.loads(sweep_file.read_text())
-        if earlier["settings"] != settings:
-            raise UsageError(f"{folder} holds a sweep with other settings ({_describe(earlier['settings'])}): "
+        try:
+            earlier = json.loads(sweep_file.read_text())
+            earlier_settings, started = earlier["settings"], earlier["started"]
+        except (OSError, ValueError, KeyError, TypeError):
+            raise UsageError(f"{sweep_file} is not a sweep's record: choose another --name") from None
+        if earlier_settings != settings:
+            raise UsageError(f"{folder} holds a sweep with other settings ({_describe(earlier_settings)}): "
                              "continue it with those, or choose another --name")
         log.info("continuing the sweep in %s", folder)
     driver = {"host": socket.gethostname(), "pid": os.getpid(), "created": psutil.Process().create_time()}
-    record = {"settings": settings, "started": time.time(), "driver": driver}
+    record = {"settings": settings, "started": started, "driver": driver}
     try:
         write_atomically(sweep_file, lambda file: file.write(json.dumps(record, indent=2).encode()))
     except OSError as error:
@@ -171,11 +209,11 @@ def _describe(settings: dict) -> str:
     return f"games {','.join(settings['games'])}, seeds {seeds}, train options {' '.join(settings['train_options']) or 'none'}"
 
 
-def run_sweep(options, folder: Path, specs: list[RunSpec]) -> int:
+def run_sweep(options: argparse.Namespace, folder: Path, specs: list[RunSpec]) -> int:
     """Start Ray, hand it the runs not yet done, follow them, then summarise."""
     waiting = [spec for spec in specs if read_status(Path(spec.folder)).get("state") != "done"]
-    log.info("%d runs (%d done before), %g CPUs and %g GPUs each; %s", len(specs), len(specs) - len(waiting),
-             options.cpus_per_run, options.gpus_per_run, folder)
+    log.info("%d runs (%d done before), %g CPUs, %g GPUs and %g GB each; %s", len(specs), len(specs) - len(waiting),
+             options.cpus_per_run, options.gpus_per_run, options.memory_per_run, folder)
     failed = 0
     if waiting:
         ray = connect(options.address)
@@ -183,7 +221,8 @@ def run_sweep(options, folder: Path, specs: list[RunSpec]) -> int:
         try:
             check_cluster(ray, options, folder)
             task = ray.remote(num_cpus=options.cpus_per_run, num_gpus=options.gpus_per_run,
-                              max_retries=options.max_retries, retry_exceptions=[RunCrashed])(_task)
+                              memory=int(options.memory_per_run * 1e9), max_retries=options.max_retries,
+                              retry_exceptions=[RunCrashed])(_task)
             for spec in waiting:
                 write_status(Path(spec.folder), state="waiting", error=None)
             pending = {task.options(name=Path(spec.folder).name).remote(spec): spec for spec in waiting}
@@ -194,8 +233,8 @@ def run_sweep(options, folder: Path, specs: list[RunSpec]) -> int:
             return 130
         finally:
             ray.shutdown()
-    summary = write_summary(folder, specs)
-    log.info("wrote %s, %s and %s", summary / "summary.md", summary / "summary.csv", summary / "summary.png")
+    write_summary(folder, specs)
+    log.info("wrote %s, %s and %s", folder / "summary.md", folder / "summary.csv", folder / "summary.png")
     if failed:
         print(f"{failed} of {len(specs)} runs failed: ./sweep.sh --status --name {folder.name} says why; the same "
               "command continues them", file=sys.stderr)
@@ -212,32 +251,43 @@ def connect(address: str | None) -> ModuleType:
     # Ray reads these when imported. Its default excludes are in SHIPPED_EXCLUDES, without its notice about them;
     # a new local instance gets Ray's default, token authentication, without its notice either.
     os.environ["RAY_OVERRIDE_RUNTIME_ENV_DEFAULT_EXCLUDES"] = ""
+    os.environ["RAY_RUNTIME_ENV_IGNORE_GITIGNORE"] = "1"  # .gitignore leaves out roms/*.bin, which runs may need
     if not address:
         os.environ.setdefault("RAY_AUTH_MODE", "token")
     import ray
 
     runtime_env = {"working_dir": str(ROOT), "excludes": SHIPPED_EXCLUDES, "env_vars": {"PYTHONPATH": "src"}}
     try:
-        ray.init(address=address, runtime_env=runtime_env, log_to_driver=False, configure_logging=False,
+        ray.init(address=address or "local", runtime_env=runtime_env, log_to_driver=False, configure_logging=False,
                  **({} if address else {"include_dashboard": False}))
-    except ConnectionError as error:
-        raise UsageError(f"cannot reach the Ray cluster at {address}: {error}") from None
+    except (ConnectionError, ValueError, RuntimeError, ray.exceptions.RayError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise UsageError(f"cannot start Ray or reach the cluster at {address or 'this machine'}: {reason}") from None
     return ray
 
 
-def check_cluster(ray, options, folder: Path) -> None:
-    """Warn of runs that fit no node (a cluster may grow); refuse nodes that cannot see the sweep's folder."""
+def check_cluster(ray: ModuleType, options: argparse.Namespace, folder: Path) -> None:
+    """Refuse runs that fit no node of this machine's Ray, warn of those that fit no node of a cluster (it may
+    grow), and refuse nodes that cannot see the sweep's folder."""
     nodes = [node for node in ray.nodes() if node["Alive"]]
-    largest_cpus = max(node["Resources"].get("CPU", 0) for node in nodes)
-    largest_gpus = max(node["Resources"].get("GPU", 0) for node in nodes)
-    if options.cpus_per_run > largest_cpus or options.gpus_per_run > largest_gpus:
-        log.warning("each run asks for %g CPUs and %g GPUs, but the largest node has %g and %g: the runs wait "
-                    "until the cluster grows", options.cpus_per_run, options.gpus_per_run, largest_cpus, largest_gpus)
+    asked = {"CPU": options.cpus_per_run, "GPU": options.gpus_per_run, "memory": options.memory_per_run * 1e9}
+    largest = {kind: max(node["Resources"].get(kind, 0) for node in nodes) for kind in asked}
+    if any(asked[kind] > largest[kind] for kind in asked):
+        message = (f"each run asks for {options.cpus_per_run:g} CPUs, {options.gpus_per_run:g} GPUs and "
+                   f"{options.memory_per_run:g} GB, but the largest node offers {largest['CPU']:g}, {largest['GPU']:g} "
+                   f"and {largest['memory'] / 1e9:.1f} GB")
+        if not options.address:
+            raise UsageError(f"{message}: lower --cpus_per_run, --gpus_per_run or --memory_per_run")
+        log.warning("%s: the runs wait until the cluster grows", message)
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     sees = ray.remote(num_cpus=0)(_sees_folder)
-    answers = ray.get([sees.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], soft=False))
-                       .remote(str(folder)) for node in nodes])
+    try:
+        answers = ray.get([sees.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], soft=False))
+                           .remote(str(folder)) for node in nodes], timeout=120)
+    except ray.exceptions.RayError as error:
+        raise UsageError(f"the cluster's nodes did not all answer whether they see {folder}: "
+                         f"{str(error).strip().splitlines()[0]}") from None
     blind = [node["NodeManagerAddress"] for node, seen in zip(nodes, answers) if not seen]
     if blind:
         raise UsageError(f"the nodes at {', '.join(blind)} cannot see {folder}: give --storage a path that every "
@@ -254,7 +304,7 @@ def _task(spec: RunSpec) -> dict:
     return execute_run(spec, "src/main.py", node=ray.get_runtime_context().get_node_id())
 
 
-def follow(ray, pending: dict, specs: list[RunSpec]) -> int:
+def follow(ray: ModuleType, pending: dict, specs: list[RunSpec]) -> int:
     """Show progress as epochs done over all runs until every task ends; how many runs failed."""
     from tqdm import tqdm
 
@@ -265,20 +315,16 @@ def follow(ray, pending: dict, specs: list[RunSpec]) -> int:
             finished, _ = ray.wait(list(pending), num_returns=1, timeout=POLL_SECONDS)
             for reference in finished:
                 spec = pending.pop(reference)
-                run = Path(spec.folder).name
+                name = Path(spec.folder).name
                 try:
                     summary = ray.get(reference)
-                    bar.write(f"{run}: evaluation mean {summary['mean']:.1f} over {summary['episodes']} games")
-                except (RunCrashed, RunRefused) as error:  # Ray's error, raised as the task's own class too
-                    failed += 1
-                    reason = str(getattr(error, "cause", error))
-                    write_status(Path(spec.folder), state="failed", error=reason)
-                    bar.write(f"{run} failed: {reason}")
+                    bar.write(f"{name}: evaluation mean {summary['mean']:.1f} over {summary['episodes']} games")
                 except ray.exceptions.RayError as error:
                     failed += 1
-                    reason = str(error).strip().splitlines()[0]
+                    cause = getattr(error, "cause", None) or error  # a task's own exception, or Ray's reason
+                    reason = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
                     write_status(Path(spec.folder), state="failed", error=reason)
-                    bar.write(f"{run} failed: {reason}")
+                    bar.write(f"{name} failed: {reason}")
             done, _ = sweep_progress(specs)
             bar.update(done - bar.n)
             bar.set_postfix_str(f"runs left {len(pending)}, failed {failed}")

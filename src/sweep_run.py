@@ -13,8 +13,9 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import IO
 
 from errors import UsageError
 from files import write_atomically
@@ -27,10 +28,12 @@ STATUS_FILE = "status.json"
 LOG_FILE = "train.log"
 EVALUATION_FOLDER = "evaluation"
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+LIBC = ctypes.CDLL(None, use_errno=True)  # loaded here: a forked child of a threaded worker must not load libraries
 
 
 class RunCrashed(Exception):
-    """main.py died of a signal or a traceback: worth another attempt, which resumes."""
+    """main.py died, or stopped before its last epoch, or this node cannot see the sweep: worth another attempt,
+    which resumes."""
 
 
 class RunRefused(Exception):
@@ -68,9 +71,10 @@ def plan_runs(folder: Path, settings: dict) -> list[RunSpec]:
     for game in settings["games"]:
         options = parse_options([game, *settings["train_options"]])
         for seed in settings["seeds"]:
-            specs.append(RunSpec(game, seed, str(Path(folder) / f"{game.replace('/', '_')}_s{seed}"), tuple(settings["train_options"]),
-                                 ("--protocol", settings["protocol"], *settings["evaluation_options"]),
-                                 options.epochs, "test" if options.test_steps else "train"))
+            spec = RunSpec(game, seed, "", tuple(settings["train_options"]),
+                           ("--protocol", settings["protocol"], *settings["evaluation_options"]),
+                           options.epochs, "test" if options.test_steps else "train")
+            specs.append(replace(spec, folder=str(Path(folder) / f"{spec.label}_s{seed}")))
     return specs
 
 
@@ -91,7 +95,9 @@ def write_status(folder: Path, **fields: object) -> None:
 def execute_run(spec: RunSpec, main_script: str, node: str = "") -> dict:
     """Train, resume or skip as the run's folder says, then evaluate; the evaluation's summary."""
     folder = Path(spec.folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    if not (folder.parent / SWEEP_FILE).is_file():  # a node that joined later without the shared storage
+        raise RunCrashed(f"{folder.name}: {socket.gethostname()} cannot see the sweep's folder {folder.parent}")
+    folder.mkdir(exist_ok=True)
     # A killed attempt's main.py still saves what it was doing: wait for it, never run two on one folder.
     with open(folder / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -102,10 +108,13 @@ def execute_run(spec: RunSpec, main_script: str, node: str = "") -> dict:
         if not summary_file.exists():
             try:
                 command = training_command(spec, main_script)
+                if command:
+                    resuming = "--resume" in command
+                    _run_main(command, folder, lock, f"attempt {attempt}: {'resuming' if resuming else 'training'}")
+                    if training_command(spec, main_script):  # main.py saved and exited 0 when sent SIGTERM
+                        raise RunCrashed(f"{folder.name}: main.py was stopped before its last epoch")
             except UsageError as error:  # a damaged snapshot: starting over would lose the run, so stop
                 raise RunRefused(f"{folder.name}: {error}") from None
-            if command:
-                _run_main(command, folder, lock, f"attempt {attempt}: {'resuming' if '--resume' in command else 'training'}")
             evaluation = [sys.executable, main_script, "--load_weights", str(newest_snapshot(str(spec.prefix))),
                           "--results_folder", str(folder / EVALUATION_FOLDER), "--random_seed", str(spec.seed),
                           "--progress", "false", *spec.evaluation_options]
@@ -126,18 +135,24 @@ def training_command(spec: RunSpec, main_script: str) -> list[str] | None:
     epochs = parse_options([spec.game, *spec.train_options], snapshot["options"], resume=True).epochs
     if snapshot["epoch"] >= epochs and not snapshot.get("interrupted"):
         return None
-    without_replay = [] if snapshot.get("replay_saved") else ["--allow_empty_replay"]
+    without_replay = [] if snapshot.get("replay_saved", True) else ["--allow_empty_replay", "true"]
     return [sys.executable, main_script, "--load_weights", str(snapshot_file), "--resume", *without_replay, *common]
 
 
-def _run_main(command: list[str], folder: Path, lock: object, what: str) -> None:
+def _run_main(command: list[str], folder: Path, lock: IO[str], what: str) -> None:
     """main.py as a child that gets SIGTERM (and saves a snapshot) when this task's worker dies, and holds the
     run's lock until it exits."""
+    parent = os.getpid()
+
+    def terminate_with_parent() -> None:
+        if LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGTERM) != 0 or os.getppid() != parent:
+            os._exit(1)  # no death signal, or the worker died already: an orphan must not hold the lock
+
     with open(folder / LOG_FILE, "a") as log:
         log.write(f"=== {time.strftime('%Y-%m-%d %H:%M:%S')} {socket.gethostname()} {what}\n")
         log.flush()
         child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                 pass_fds=(lock.fileno(),), preexec_fn=_terminate_with_parent,
+                                 pass_fds=(lock.fileno(),), preexec_fn=terminate_with_parent,
                                  start_new_session=True)
         code = child.wait()
     if code == 0:
@@ -146,10 +161,6 @@ def _run_main(command: list[str], folder: Path, lock: object, what: str) -> None
     if code == 2:
         raise RunRefused(f"{folder.name}: {last_line}")
     raise RunCrashed(f"{folder.name}: main.py {_exit_reason(code)}: {last_line}")
-
-
-def _terminate_with_parent() -> None:
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _exit_reason(code: int) -> str:

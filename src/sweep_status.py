@@ -12,7 +12,7 @@ from sweep_run import SWEEP_FILE, RunSpec, plan_runs, read_status
 
 
 def newest_sweep(storage: Path) -> Path:
-    sweeps = sorted(storage.glob(f"*/{SWEEP_FILE}"), key=lambda path: json.loads(path.read_text())["started"])
+    sweeps = sorted(storage.glob(f"*/{SWEEP_FILE}"), key=lambda path: path.stat().st_mtime)
     if not sweeps:
         raise UsageError(f"no sweep in {storage}: start one with ./sweep.sh --games breakout,pong")
     return sweeps[-1].parent
@@ -44,7 +44,7 @@ def run_specs(folder: Path) -> list[RunSpec]:
 def describe_sweep(folder: Path) -> str:
     """A table of the runs: state, attempts, epochs done, latest test score and evaluation."""
     specs = run_specs(folder)
-    driver = json.loads((folder / SWEEP_FILE).read_text()).get("driver", {})
+    driver = json.loads((folder / SWEEP_FILE).read_text()).get("driver") or {}
     driver_alive = _driver_alive(driver)
     running = {True: "running", False: "not running", None: f"started on {driver.get('host')}"}[driver_alive]
     lines = [f"{folder}  ({running})",
@@ -74,6 +74,6 @@ def _driver_alive(driver: dict) -> bool | None:
     if driver.get("host") != socket.gethostname():
         return None
     try:
-        return psutil.Process(driver["pid"]).create_time() == driver["created"]
+        return abs(psutil.Process(driver["pid"]).create_time() - driver["created"]) < 1.0  # not a reused pid
     except (psutil.Error, KeyError):
         return False

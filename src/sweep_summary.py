@@ -7,7 +7,6 @@ import json
 import statistics
 from pathlib import Path
 
-import matplotlib
 from matplotlib.figure import Figure
 
 from files import write_atomically
@@ -56,7 +55,7 @@ def median_normalised(rows: list[dict]) -> tuple[float | None, float | None, int
     return ours, statistics.median(papers) if None not in papers else None, len(counted)
 
 
-def write_summary(folder: Path, specs: list[RunSpec]) -> Path:
+def write_summary(folder: Path, specs: list[RunSpec]) -> None:
     """summary.md, summary.csv and summary.png in the sweep's folder, each written atomically."""
     rows = game_results(specs)
     median, paper_median, counted = median_normalised(rows)
@@ -71,11 +70,10 @@ def write_summary(folder: Path, specs: list[RunSpec]) -> Path:
     write_atomically(folder / "summary.md", lambda file: file.write(markdown.encode()))
     figure = learning_curves(specs)
     write_atomically(folder / "summary.png", lambda file: figure.savefig(file, format="png"))
-    return folder
 
 
 def _number(value: object) -> object:
-    return "" if value is None else f"{value:.6g}" if isinstance(value, float) else value
+    return "" if value is None else repr(round(value, 4)) if isinstance(value, float) else value
 
 
 def _shown(value: float | None, digits: int = 1, suffix: str = "") -> str:
@@ -108,7 +106,6 @@ def _markdown(folder: Path, specs: list[RunSpec], rows: list[dict], median: floa
 
 def learning_curves(specs: list[RunSpec]) -> Figure:
     """Per game, the test score of every epoch: the mean over seeds and a band from the lowest to the highest."""
-    matplotlib.use("Agg")
     games = list(dict.fromkeys(spec.game for spec in specs))
     columns = min(len(games), 3)
     figure = Figure(figsize=(5 * columns, 3.6 * -(-len(games) // columns)), dpi=80, layout="constrained")
@@ -127,7 +124,7 @@ def learning_curves(specs: list[RunSpec]) -> Figure:
             axes.fill_between(epochs, [min(values) for values in at_epoch], [max(values) for values in at_epoch],
                               color="tab:blue", alpha=0.2, label="lowest to highest seed")
             axes.plot(epochs, [statistics.fmean(values) for values in at_epoch], color="tab:blue", marker=".",
-                      label=f"mean of {len(curves)} seeds")
+                      label="mean of the seeds")
             axes.legend(loc="upper left", fontsize="small")
         else:
             axes.text(0.5, 0.5, "no epoch finished yet", ha="center", va="center", transform=axes.transAxes)

@@ -7,20 +7,23 @@ import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import cv2
+import psutil
 import pytest
 
 import sweep
 from conftest import ROOT, TINY_RUN, assert_clear_error, run_command, run_script
 from phase_statistics import read_csv_rows
-from sweep_run import plan_runs, write_status
+from sweep_run import RunCrashed, execute_run, plan_runs, write_status
 from sweep_summary import game_results, median_normalised, write_summary
 
 SWEEP_TRAINING = [option for option in TINY_RUN if option not in ("--progress", "false")]
 EVALUATION = ["--evaluation_options", "--episodes 2 --max_test_frames 800"]
+FAST = ("--train_steps", "200")
 
 
 def sweep_command(storage: Path, name: str, games: str, seeds: str, epochs: int, *more: str) -> list[str]:
@@ -44,7 +47,7 @@ def epochs_and_phases(csv_path: Path) -> list[tuple[int, str]]:
 def finished_sweep(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess, int]:
     """Two games by two seeds, two tiny epochs each; breakout_s1's worker is killed once it has a snapshot."""
     storage = tmp_path_factory.mktemp("sweeps")
-    process = subprocess.Popen(sweep_command(storage, "tiny", "breakout,pong", "2", 2), cwd=ROOT, text=True,
+    process = subprocess.Popen(sweep_command(storage, "tiny", "breakout,pong", "2", 2, *FAST), cwd=ROOT, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     run = storage / "tiny" / "breakout_s1"
     wait_for(run / "breakout_1.pkl", process)
@@ -116,10 +119,10 @@ def test_status_shows_every_run_and_the_same_command_continues_a_finished_sweep(
     breakout_s1 = next(line for line in lines if line.startswith("breakout_s1")).split()
     assert breakout_s1[1:4] == ["done", "2", "2/2"]
     assert lines[-1] == "4 done"
-    again = run_command(sweep_command(folder.parent, "tiny", "breakout,pong", "2", 2))
+    again = run_command(sweep_command(folder.parent, "tiny", "breakout,pong", "2", 2, *FAST))
     assert again.returncode == 0, again.stderr
     assert "4 runs (4 done before)" in again.stderr and "Ray" not in again.stderr  # nothing to run: no Ray started
-    other = run_command(sweep_command(folder.parent, "tiny", "breakout", "2", 2))
+    other = run_command(sweep_command(folder.parent, "tiny", "breakout", "2", 2, *FAST))
     assert_clear_error(other, "holds a sweep with other settings", "games breakout,pong")
 
 
@@ -140,6 +143,44 @@ def test_a_stopped_sweep_is_continued_by_the_same_command(tmp_path):
     assert epochs_and_phases(run / "pong.csv") == [(0, "random"), (1, "train"), (1, "test"), (2, "train"), (2, "test")]
     log = (run / "train.log").read_text()
     assert "attempt 2: resuming" in log and "attempt 2: training" not in log
+
+
+def test_a_run_stopped_without_its_replay_memory_is_retried_and_resumes(tmp_path):
+    """One run as a task executes it, without Ray: main.py stopped by SIGTERM saves and exits 0, which is not a
+    finished run; the next attempt resumes from a snapshot that has no replay memory beside it."""
+    settings = {"games": ["pong"], "seeds": [4], "protocol": "nature", "evaluation_options": ["--episodes", "1"],
+                "train_options": [*SWEEP_TRAINING, *FAST, "--epochs", "2", "--save_replay_memory", "false"]}
+    (tmp_path / "sweep.json").write_text(json.dumps({"settings": settings}))
+    [spec] = plan_runs(tmp_path, settings)
+    attempt = threading.Thread(target=lambda: outcome.append(capture(execute_run, spec, "src/main.py")))
+    outcome: list = []
+    attempt.start()
+    wait_for_file(tmp_path / "pong_s4" / "pong_1.pkl")
+    [main_py] = [child for child in psutil.Process().children() if "src/main.py" in " ".join(child.cmdline())]
+    main_py.send_signal(signal.SIGTERM)
+    attempt.join(timeout=120)
+    assert isinstance(outcome[0], RunCrashed) and "stopped before its last epoch" in str(outcome[0])
+    summary = execute_run(spec, "src/main.py")
+    assert summary["episodes"] == 1 and summary["random_seed"] == 4
+    log = (tmp_path / "pong_s4" / "train.log").read_text()
+    assert "attempt 2: resuming" in log and "going on with an empty replay memory" in log, log
+    assert epochs_and_phases(tmp_path / "pong_s4" / "pong.csv") == [
+        (0, "random"), (1, "train"), (1, "test"), (2, "train"), (2, "test")]
+    assert json.loads((tmp_path / "pong_s4" / "status.json").read_text())["state"] == "done"
+
+
+def capture(function, *arguments):
+    try:
+        return function(*arguments)
+    except Exception as error:  # the test looks at what the attempt raised
+        return error
+
+
+def wait_for_file(path: Path, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.1)
 
 
 def test_the_summary_of_hand_written_evaluations_is_the_hand_computed_one(tmp_path):
@@ -181,6 +222,11 @@ def test_bad_input_gets_one_line_from_the_script(tmp_path):
     (["--games", "pong", "--random_seed", "3"], ["--random_seed is set by the sweep"]),
     (["--games", "pong", "--evaluation_options", "--load_weights x"], ["--evaluation_options --load_weights"]),
     (["--games", "pong", "--evaluation_options", "--bogus 2"], ["unrecognized arguments: --bogus"]),
+    (["--games", "pong", "--evaluation_options", "--episodes 0"], ["give --episodes 1 or more"]),
+    (["--games", "pong", "--evaluation_options", "--video_file v.mp4"], ["--evaluation_options --video_file"]),
+    (["--games", "pong", "--seed", "5"], ["unrecognized arguments: --seed"]),  # not taken for --seeds
+    (["--games", "pong", "--replay_size", "5000000"], ["each run needs 36.78 GB", "--replay_compress true"]),
+    (["--games", "pong", "--gpus_per_run", "0.001"], ["below 0.01 of a GPU"]),
     (["--games", "pong", "--seeds", "0"], ["--seeds", "'0'"]),
     (["--games", "pong", "--seeds", "1,1"], ["--seeds", "'1,1'"]),
     (["--games", "pong,pong"], ["names a game twice"]),
