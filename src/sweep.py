@@ -39,6 +39,7 @@ GIB = 2**30
 # What a task needs of the project: the code, the score tables and any ROMs of the user's own.
 SHIPPED_EXCLUDES = [".git", ".venv", "__pycache__", ".pytest_cache", ".hypothesis", "benchmarks", "tests", "snapshots", "results", "videos", "*.pkl", "*.replay*"]
 POLL_SECONDS = 5.0
+SAVE_SECONDS = 600  # the most a stopped sweep waits for its runs to save (7 GB of replay each, at the paper's size)
 
 
 def build_parser() -> OptionParser:
@@ -212,12 +213,13 @@ def _describe(settings: dict) -> str:
 def run_sweep(options: argparse.Namespace, folder: Path, specs: list[RunSpec]) -> int:
     """Start Ray, hand it the runs not yet done, follow them, then summarise."""
     waiting = [spec for spec in specs if read_status(Path(spec.folder)).get("state") != "done"]
-    log.info("%d runs (%d done before), %g CPUs, %g GPUs and %g GB each; %s", len(specs), len(specs) - len(waiting),
-             options.cpus_per_run, options.gpus_per_run, options.memory_per_run, folder)
+    log.info("%d runs (%d done before); each asks for CPU %g, GPU %g, memory %g GB; %s", len(specs),
+             len(specs) - len(waiting), options.cpus_per_run, options.gpus_per_run, options.memory_per_run, folder)
     failed = 0
     if waiting:
         ray = connect(options.address)
         signal.signal(signal.SIGTERM, _stop)
+        pending: dict = {}
         try:
             check_cluster(ray, options, folder)
             task = ray.remote(num_cpus=options.cpus_per_run, num_gpus=options.gpus_per_run,
@@ -225,10 +227,11 @@ def run_sweep(options: argparse.Namespace, folder: Path, specs: list[RunSpec]) -
                               retry_exceptions=[RunCrashed])(_task)
             for spec in waiting:
                 write_status(Path(spec.folder), state="waiting", error=None)
-            pending = {task.options(name=Path(spec.folder).name).remote(spec): spec for spec in waiting}
+            pending.update({task.options(name=Path(spec.folder).name).remote(spec): spec for spec in waiting})
             failed = follow(ray, pending, specs)
         except KeyboardInterrupt:
-            print(f"stopped: each run keeps its newest snapshot; ./sweep.sh with the same options and --name "
+            stop_runs(ray, pending)
+            print(f"stopped: each run saved where it was; ./sweep.sh with the same options and --name "
                   f"{folder.name} continues the sweep", file=sys.stderr)
             return 130
         finally:
@@ -240,6 +243,20 @@ def run_sweep(options: argparse.Namespace, folder: Path, specs: list[RunSpec]) -
               "command continues them", file=sys.stderr)
         return 1
     return 0
+
+
+def stop_runs(ray: ModuleType, pending: dict) -> None:
+    """Cancel the runs still going: each task tells its main.py to stop, which saves where it is (Ray's shutdown
+    alone would kill them mid-epoch); then mark them stopped."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the saves short
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    print("stopping: each run saves where it is...", file=sys.stderr)
+    for reference in pending:
+        ray.cancel(reference)
+    ray.wait(list(pending), num_returns=len(pending), timeout=SAVE_SECONDS)
+    for spec in pending.values():
+        if read_status(Path(spec.folder)).get("state") == "running":
+            write_status(Path(spec.folder), state="stopped")
 
 
 def _stop(*_: object) -> None:

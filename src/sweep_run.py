@@ -154,7 +154,13 @@ def _run_main(command: list[str], folder: Path, lock: IO[str], what: str) -> Non
         child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                  pass_fds=(lock.fileno(),), preexec_fn=terminate_with_parent,
                                  start_new_session=True)
-        code = child.wait()
+        try:
+            while (code := child.poll()) is None:  # short sleeps: Ray's cancel interrupts Python code, not a wait
+                time.sleep(0.2)
+        except KeyboardInterrupt:  # the sweep was stopped (ray.cancel): main.py saves where it is, then exits
+            child.send_signal(signal.SIGTERM)
+            child.wait()
+            raise
     if code == 0:
         return
     last_line = _last_line(folder / LOG_FILE)

@@ -48,18 +48,18 @@ def describe_sweep(folder: Path) -> str:
     driver_alive = _driver_alive(driver)
     running = {True: "running", False: "not running", None: f"started on {driver.get('host')}"}[driver_alive]
     lines = [f"{folder}  ({running})",
-             f"{'run':<24} {'state':<9} {'attempt':>7} {'epoch':>9} {'last test':>10} {'evaluation':>11}"]
+             f"{'run':<24} {'state':<11} {'attempt':>7} {'epoch':>9} {'last test':>10} {'evaluation':>11}"]
     counts: dict[str, int] = {}
     for spec in specs:
         status = read_status(Path(spec.folder))
         state = status.get("state", "waiting")
         if state in ("running", "waiting") and driver_alive is False:
-            state = "stopped"
+            state = "stopped" if status.get("attempt") else "not started"
         counts[state] = counts.get(state, 0) + 1
         rows = completed_rows(spec)
         last_test = f"{float(rows[-1]['average_reward']):.1f}" if rows and spec.final_phase == "test" else "-"
         evaluation = f"{status['evaluation_mean']:.1f}" if "evaluation_mean" in status else "-"
-        lines.append(f"{Path(spec.folder).name:<24} {state:<9} {status.get('attempt', 0):>7} "
+        lines.append(f"{Path(spec.folder).name:<24} {state:<11} {status.get('attempt', 0):>7} "
                      f"{f'{min(len(rows), spec.epochs)}/{spec.epochs}':>9} {last_test:>10} {evaluation:>11}")
         if state == "failed" and status.get("error"):
             lines.append(f"    {status['error']}")

@@ -8,6 +8,7 @@ import statistics
 from pathlib import Path
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from files import write_atomically
 from plot import parsed_row, series
@@ -128,6 +129,7 @@ def learning_curves(specs: list[RunSpec]) -> Figure:
             axes.legend(loc="upper left", fontsize="small")
         else:
             axes.text(0.5, 0.5, "no epoch finished yet", ha="center", va="center", transform=axes.transAxes)
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_title(game)
         axes.set_xlabel("epoch")
         axes.set_ylabel(f"average reward per game ({specs[0].final_phase})")

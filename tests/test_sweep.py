@@ -127,7 +127,7 @@ def test_status_shows_every_run_and_the_same_command_continues_a_finished_sweep(
 
 
 def test_a_stopped_sweep_is_continued_by_the_same_command(tmp_path):
-    command = sweep_command(tmp_path, "stopped", "pong", "1", 2, "--train_steps", "200", "--test_steps", "100")
+    command = sweep_command(tmp_path, "stopped", "pong", "1", 3)
     process = subprocess.Popen(command, cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     run = tmp_path / "stopped" / "pong_s1"
     wait_for(run / "pong_1.pkl", process)
@@ -135,12 +135,14 @@ def test_a_stopped_sweep_is_continued_by_the_same_command(tmp_path):
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
     assert "--name stopped continues the sweep" in stderr and "Traceback" not in stderr
+    assert "saved where it stopped" in (run / "train.log").read_text()  # stopped by the sweep, not killed mid-epoch
     status = run_script("sweep.sh", "--status", "--storage", str(tmp_path), "--name", "stopped")
     assert "pong_s1" in status.stdout and "stopped" in status.stdout.splitlines()[2]
     assert "continues the runs not done" in status.stdout
     again = run_command(command)
     assert again.returncode == 0, again.stderr
-    assert epochs_and_phases(run / "pong.csv") == [(0, "random"), (1, "train"), (1, "test"), (2, "train"), (2, "test")]
+    assert epochs_and_phases(run / "pong.csv") == [(0, "random"), (1, "train"), (1, "test"), (2, "train"), (2, "test"),
+                                                   (3, "train"), (3, "test")]
     log = (run / "train.log").read_text()
     assert "attempt 2: resuming" in log and "attempt 2: training" not in log
 
