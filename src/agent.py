@@ -56,6 +56,7 @@ class Agent:
         self.weight_updates = 0
         self.last_exploration_rate = exploration_rate_start
         self.stop_requested = False
+        self._continue_episode = False
         # Sees each action chosen, with the state's Q-values, and may put another in its place: a viewer's manual control.
         self.steer: Callable[[int, np.ndarray], int] | None = None
 
@@ -86,7 +87,12 @@ class Agent:
         if self.stop_requested:  # asked to stop before the phase began: it begins on resuming, as it would have
             return
         self.environment.set_mode(mode)
-        self._start_episode(new_game=True)
+        if self._continue_episode:
+            self._continue_episode = False
+        else:
+            if store:
+                self.memory.truncate_episode()  # a stopped phase's episode, which this run does not go on with
+            self._start_episode(new_game=True)
         games_left = games
         step = 0
         while (steps is None or step < steps) and (games_left is None or games_left > 0) and not self.stop_requested:
@@ -108,8 +114,13 @@ class Agent:
                 self._start_episode()
             self.last_exploration_rate = epsilon
             step += 1
-        if store:
+        if store and not self.stop_requested:  # stopped, the episode goes on when the run is resumed
             self.memory.truncate_episode()
+
+    def continue_episode(self, screens: np.ndarray) -> None:
+        """Let the next phase played go on with the game a stopped run was in, from its last screens."""
+        self.state_buffer.screens[:] = screens
+        self._continue_episode = True
 
     def _choose_action(self, epsilon: float) -> int:
         explore = epsilon >= 1.0 or self.rng.random() < epsilon

@@ -106,6 +106,16 @@ class Environment(ABC):
     def restore_emulator_state(self, state: bytes) -> None:
         self.ale.restoreState(ALEState(state))
 
+    def episode_state(self) -> dict | None:
+        """What a game in progress needs besides the emulator's state to go on exactly in a resumed run; None
+        where it cannot go on, and the resumed phase begins a new game."""
+        return {"life_lost": self._life_lost}
+
+    def restore_episode_state(self, state: dict) -> None:
+        if not isinstance(state.get("life_lost"), bool):
+            raise UsageError("the snapshot is damaged: the game it stopped in cannot be read")
+        self._life_lost = state["life_lost"]
+
     def set_mode(self, mode: str) -> None:
         """``train`` or ``test``: decides what ends an episode (see the class docstring)."""
         if mode not in ("train", "test"):

@@ -119,6 +119,11 @@ class GymEnvironment(Environment):
         self.env.unwrapped.np_random.bit_generator.state = saved["np_random"]
         self._seed = None  # seeding the first game now would undo what was restored
 
+    def episode_state(self) -> None:
+        """A Gymnasium id's wrappers keep counters of their own (time limits, frame stacks) that no saved state
+        restores: a resumed phase begins a new game."""
+        return None
+
     def new_game(self) -> None:
         observation, info = self.env.reset(seed=self._seed)
         self._seed = None  # seeded once; later games go on from the generator it set up

@@ -311,6 +311,11 @@ def next_phase(snapshot: dict) -> tuple[int, str]:
     interrupted = snapshot.get("interrupted")
     if interrupted and interrupted.get("phase") not in PHASE_ORDER:
         raise UsageError("the snapshot is damaged: the phase it stopped in is not one of random, train, test")
+    episode = interrupted.get("episode") if interrupted else None
+    if episode is not None and not (isinstance(episode, dict) and isinstance(episode.get("screens"), torch.Tensor)
+                                    and episode["screens"].dtype == torch.uint8 and episode["screens"].dim() == 3
+                                    and isinstance(episode.get("environment"), dict)):
+        raise UsageError("the snapshot is damaged: the game it stopped in cannot be read")
     return (snapshot["epoch"], interrupted["phase"]) if interrupted else (snapshot["epoch"] + 1, "train")
 
 
@@ -583,7 +588,8 @@ class PhaseRunner:
             if row is None:  # stopped inside the phase: saved where it stopped, to finish the phase on resuming
                 if saves:
                     self._save(epoch, interrupted={"phase": phase, "steps_done": self.statistics.steps,
-                                                   "statistics": self.statistics.phase_so_far()})
+                                                   "statistics": self.statistics.phase_so_far(),
+                                                   "episode": self._episode_in_progress()})
                     self.saved_on_stop = True
                 return
             if phase == "random" and self.options.replay_compress:
@@ -616,6 +622,13 @@ class PhaseRunner:
         if interrupted is not None:
             self.statistics.resume_phase(interrupted["statistics"])
             steps -= interrupted["steps_done"]
+            if interrupted.get("episode"):
+                screens = interrupted["episode"]["screens"].numpy()
+                if screens.shape != self.agent.state_buffer.screens.shape:
+                    raise UsageError(f"the snapshot stopped in a game of {tuple(screens.shape)} screens; this run's "
+                                     f"agent keeps {self.agent.state_buffer.screens.shape}")
+                self.environment.restore_episode_state(interrupted["episode"]["environment"])
+                self.agent.continue_episode(screens)
         play(steps)
         if self.agent.stop_requested:
             self.statistics.abandon_phase()
@@ -627,6 +640,13 @@ class PhaseRunner:
             weight_updates=self.agent.weight_updates,
             meanq=self._meanq,
         )
+
+    def _episode_in_progress(self) -> dict | None:
+        """The game a phase stopped in, to go on with exactly on resuming (with the emulator's own state)."""
+        environment = self.environment.episode_state()
+        if environment is None:
+            return None
+        return {"environment": environment, "screens": torch.from_numpy(self.agent.state_buffer.screens.copy())}
 
     def _meanq(self) -> float:
         """The average max Q-value over distinct validation states, drawn once from replay memory."""

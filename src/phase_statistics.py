@@ -81,17 +81,19 @@ class Statistics:
     @staticmethod
     def nothing_counted() -> dict:
         """What ``phase_so_far`` gives for a phase not yet begun."""
-        return {"steps": 0, "game_rewards": [], "game_frames": [], "updates": 0, "loss_sum": 0.0, "seconds": 0.0}
+        return {"steps": 0, "game_rewards": [], "game_frames": [], "game_reward": 0.0, "updates": 0, "loss_sum": 0.0,
+                "seconds": 0.0}
 
     def phase_so_far(self) -> dict:
         """What a phase stopped halfway has counted, for the run that resumes it."""
         return {"steps": self.steps, "game_rewards": list(self.game_rewards), "game_frames": list(self.game_frames),
-                "updates": self.updates, "loss_sum": float(self.loss_sum),
+                "game_reward": self.game_reward, "updates": self.updates, "loss_sum": float(self.loss_sum),
                 "seconds": time.perf_counter() - self.phase_start}
 
     def resume_phase(self, so_far: dict) -> None:
-        """Go on counting a phase begun by an earlier run; its unfinished game was abandoned with that run."""
+        """Go on counting a phase begun by an earlier run, and the game it was in (earlier versions left it)."""
         self.steps, self.updates = so_far["steps"], so_far["updates"]
+        self.game_reward = so_far.get("game_reward", 0.0)
         self.game_rewards, self.game_frames = list(so_far["game_rewards"]), list(so_far["game_frames"])
         self.loss_sum = torch.tensor(so_far["loss_sum"])
         self.phase_start -= so_far["seconds"]

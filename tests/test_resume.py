@@ -6,6 +6,7 @@ import resource
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
@@ -63,7 +64,8 @@ def test_a_run_resumed_after_epoch_2_gives_the_rows_of_one_never_interrupted(uni
 
 # A scheduler, or the death of a parent with several threads, may send SIGTERM more than once: the save goes on.
 @pytest.mark.parametrize("stops", [[signal.SIGINT], [signal.SIGTERM], [signal.SIGTERM, signal.SIGTERM]])
-def test_ctrl_c_or_sigterm_saves_where_the_run_stopped_and_resuming_completes_every_phase_once(tmp_path, stops):
+def test_ctrl_c_or_sigterm_saves_where_the_run_stopped_and_resuming_completes_every_phase_once(uninterrupted, tmp_path,
+                                                                                              stops):
     process = subprocess.Popen(train_command(tmp_path, 50), cwd=ROOT, stderr=subprocess.PIPE, text=True)
     for line in process.stderr:
         if "epoch 2 train:" in line:  # the row of epoch 2's train phase is written: stop in its test phase
@@ -81,12 +83,31 @@ def test_ctrl_c_or_sigterm_saves_where_the_run_stopped_and_resuming_completes_ev
     assert torch.load(stopped[2], weights_only=True)["interrupted"]["phase"] == "test"
     snapshot = stopped[2]
 
-    resumed = run_script("resume.sh", snapshot, "--epochs", "3")
+    resumed = run_script("resume.sh", snapshot, "--epochs", "4")
     assert resumed.returncode == 0, resumed.stderr
     rows = read_csv_rows(tmp_path / "breakout.csv")
     assert [(row["epoch"], row["phase"]) for row in rows] == [
-        ("0", "random"), ("1", "train"), ("1", "test"), ("2", "train"), ("2", "test"), ("3", "train"), ("3", "test")]
+        ("0", "random"), ("1", "train"), ("1", "test"), ("2", "train"), ("2", "test"), ("3", "train"), ("3", "test"),
+        ("4", "train"), ("4", "test")]
     assert all(row["steps"] == {"random": "200", "train": "300", "test": "200"}[row["phase"]] for row in rows)
+    assert rows_apart_from_timing(tmp_path) == uninterrupted  # the game in progress went on as if never stopped
+
+
+def test_a_run_stopped_in_the_middle_of_a_training_game_goes_on_with_that_game_exactly(uninterrupted, tmp_path):
+    process = subprocess.Popen(train_command(tmp_path, 50), cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    for line in process.stderr:
+        if "epoch 1 test:" in line:
+            break
+    time.sleep(1.0)  # into epoch 2's training, whose 300 steps take about 2 s here
+    process.send_signal(signal.SIGTERM)
+    rest = process.stderr.read()
+    assert process.wait(timeout=60) == 0, rest
+    interrupted = torch.load(tmp_path / "breakout_2.pkl", weights_only=True)["interrupted"]
+    assert interrupted["phase"] == "train" and 0 < interrupted["steps_done"] < 300, interrupted
+    assert interrupted["episode"]["screens"].shape == (4, 84, 84) and interrupted["episode"]["screens"].any()
+    resumed = run_script("resume.sh", str(tmp_path / "breakout"), "--epochs", "4")
+    assert resumed.returncode == 0, resumed.stderr
+    assert rows_apart_from_timing(tmp_path) == uninterrupted
 
 
 def test_killed_at_random_moments_the_run_resumes_to_the_rows_of_one_never_interrupted(uninterrupted, tmp_path):
