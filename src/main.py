@@ -20,7 +20,7 @@ from allocator import keep_freed_memory
 from deepqnetwork import DeepQNetwork, resolve_device
 from display import choose_display, open_display
 from environment import ALEEnvironment, Environment
-from errors import UsageError
+from errors import UsageError, exit_code_of
 from heads import chosen_head
 from evaluation import summary_line as evaluation_summary_line
 from evaluation import write_evaluation
@@ -44,14 +44,7 @@ PLACEHOLDERS = {"csv_file": ("{game}",), "save_weights_prefix": ("{game}",), "re
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    try:
-        return run(argv)
-    except UsageError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:  # before the run set its own handler: nothing was changed yet
-        print("stopped before the run began; nothing was changed", file=sys.stderr)
-        return 130
+    return exit_code_of(lambda: run(argv), "stopped before the run began; nothing was changed")
 
 
 def run(argv: Sequence[str] | None) -> int:

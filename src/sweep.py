@@ -13,13 +13,14 @@ import signal
 import socket
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
 import psutil
 
-from errors import UsageError
+from errors import UsageError, exit_code_of
 from files import write_atomically
 from options import OptionParser, number_type, parse_options, positive_float
 from sweep_run import SWEEP_FILE, RunCrashed, RunSpec, execute_run, plan_runs, read_status, write_status
@@ -99,14 +100,7 @@ def _seeds(text: str) -> list[int]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    try:
-        return run(argv)
-    except UsageError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:  # before any run started
-        print("stopped before the sweep began", file=sys.stderr)
-        return 130
+    return exit_code_of(lambda: run(argv), "stopped before the sweep began")
 
 
 def run(argv: Sequence[str] | None) -> int:
@@ -265,18 +259,23 @@ def _stop(*_: object) -> None:
 
 def connect(address: str | None) -> ModuleType:
     """Join the cluster at ``address``, or start one on this machine; either way ship the project's code."""
-    # Ray reads these when imported. Its default excludes are in SHIPPED_EXCLUDES, without its notice about them;
-    # a new local instance gets Ray's default, token authentication, without its notice either.
+    # Ray reads these when imported. Its default excludes are in SHIPPED_EXCLUDES, without its notice about them.
+    # A new local instance gets Ray's default, token authentication, without its notice either; so does a
+    # cluster joined by its address when this machine holds a token (Ray itself does so only for 'auto').
     os.environ["RAY_OVERRIDE_RUNTIME_ENV_DEFAULT_EXCLUDES"] = ""
     os.environ["RAY_RUNTIME_ENV_IGNORE_GITIGNORE"] = "1"  # .gitignore leaves out roms/*.bin, which runs may need
-    if not address:
+    holds_token = any(os.environ.get(name) for name in ("RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")) or \
+        (Path.home() / ".ray" / "auth_token").is_file()
+    if not address or holds_token:
         os.environ.setdefault("RAY_AUTH_MODE", "token")
     import ray
 
     runtime_env = {"working_dir": str(ROOT), "excludes": SHIPPED_EXCLUDES, "env_vars": {"PYTHONPATH": "src"}}
     try:
-        ray.init(address=address or "local", runtime_env=runtime_env, log_to_driver=False, configure_logging=False,
-                 **({} if address else {"include_dashboard": False}))
+        with warnings.catch_warnings():  # Ray warns before it raises; the error below says it in one line
+            warnings.simplefilter("ignore")
+            ray.init(address=address or "local", runtime_env=runtime_env, log_to_driver=False, configure_logging=False,
+                     **({} if address else {"include_dashboard": False}))
     except (ConnectionError, ValueError, RuntimeError, ray.exceptions.RayError) as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise UsageError(f"cannot start Ray or reach the cluster at {address or 'this machine'}: {reason}") from None

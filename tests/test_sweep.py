@@ -4,6 +4,7 @@ import csv
 import json
 import os
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -126,8 +127,22 @@ def test_status_shows_every_run_and_the_same_command_continues_a_finished_sweep(
     assert_clear_error(other, "holds a sweep with other settings", "games breakout,pong")
 
 
-def test_a_stopped_sweep_is_continued_by_the_same_command(tmp_path):
-    command = sweep_command(tmp_path, "stopped", "pong", "1", 3)
+@pytest.fixture
+def cluster() -> str:
+    """A Ray cluster started as a user starts one, `ray start --head` on a free port; its address."""
+    ray = str(Path(sys.executable).parent / "ray")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    started = run_command([ray, "start", "--head", "--port", str(port), "--num-cpus", "2", "--include-dashboard",
+                           "false", "--disable-usage-stats"])
+    assert started.returncode == 0, started.stderr
+    yield f"127.0.0.1:{port}"
+    run_command([ray, "stop", "--force"])
+
+
+def test_a_sweep_on_a_cluster_stopped_with_ctrl_c_is_continued_by_the_same_command(tmp_path, cluster):
+    command = sweep_command(tmp_path, "stopped", "pong", "1", 3, "--address", cluster)
     process = subprocess.Popen(command, cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     run = tmp_path / "stopped" / "pong_s1"
     wait_for(run / "pong_1.pkl", process)
