@@ -122,14 +122,15 @@ def learning_curves(specs: list[RunSpec]) -> Figure:
         epochs = sorted(set().union(*curves)) if curves else []
         if epochs:
             at_epoch = [[curve[epoch] for curve in curves if epoch in curve] for epoch in epochs]
-            axes.fill_between(epochs, [min(values) for values in at_epoch], [max(values) for values in at_epoch],
-                              color="tab:blue", alpha=0.2, label="lowest to highest seed")
+            if len(curves) > 1:
+                axes.fill_between(epochs, [min(values) for values in at_epoch], [max(values) for values in at_epoch],
+                                  color="tab:blue", alpha=0.2, label="lowest to highest seed")
             axes.plot(epochs, [statistics.fmean(values) for values in at_epoch], color="tab:blue", marker=".",
                       label="mean of the seeds")
             axes.legend(loc="upper left", fontsize="small")
         else:
             axes.text(0.5, 0.5, "no epoch finished yet", ha="center", va="center", transform=axes.transAxes)
-        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
         axes.set_title(game)
         axes.set_xlabel("epoch")
         axes.set_ylabel(f"average reward per game ({specs[0].final_phase})")
