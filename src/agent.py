@@ -91,7 +91,7 @@ class Agent:
             self._continue_episode = False
         else:
             if store:
-                self.memory.truncate_episode()  # a stopped phase's episode, which this run does not go on with
+                self.memory.truncate_episode()  # the previous phase's episode ends where that phase ended
             self._start_episode(new_game=True)
         games_left = games
         step = 0
@@ -114,8 +114,6 @@ class Agent:
                 self._start_episode()
             self.last_exploration_rate = epsilon
             step += 1
-        if store and not self.stop_requested:  # stopped, the episode goes on when the run is resumed
-            self.memory.truncate_episode()
 
     def continue_episode(self, screens: np.ndarray) -> None:
         """Let the next phase played go on with the game a stopped run was in, from its last screens."""

@@ -23,7 +23,8 @@ import psutil
 from errors import UsageError, exit_code_of
 from files import write_atomically
 from options import OptionParser, number_type, parse_options, positive_float
-from sweep_run import SWEEP_FILE, RunCrashed, RunSpec, execute_run, plan_runs, read_status, write_status
+from sweep_run import (STOP_FILE, SWEEP_FILE, RunCrashed, RunSpec, execute_run, plan_runs, read_status,
+                       read_sweep_record, write_status)
 from sweep_status import describe_sweep, newest_sweep, sweep_progress
 from sweep_summary import write_summary
 
@@ -151,11 +152,14 @@ def checked_games(games: list[str], train_options: list[str], evaluation_options
 
 
 def needed_memory(game: str, train_options: list[str]) -> float:
-    """GB a run needs: its replay memory when full (a quarter of it compressed, the most seen in four games),
-    and 1.5 GB for PyTorch, the emulator and the network's copies."""
+    """GB a run needs: its replay memory when full, as main.py plans it (compressed, a bound most games stay far
+    below), and 1.5 GB for PyTorch, the emulator and the network's copies."""
+    from main import screen_shape
+    from replay_memory import bytes_per_transition
+
     options = parse_options([game, *train_options])
-    screens = options.replay_size * options.screen_height * options.screen_width
-    return round(screens * (0.25 if options.replay_compress else 1.0) / 1e9 + 1.5, 2)
+    replay = options.replay_size * bytes_per_transition(screen_shape(options), options.replay_compress)
+    return round(replay / 1e9 + 1.5, 2)
 
 
 def check_local_resources(options: argparse.Namespace) -> None:
@@ -179,14 +183,12 @@ def claim_folder(folder: Path, settings: dict) -> None:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise UsageError(f"cannot make the sweep's folder {folder}: {error.strerror}") from None
+    (folder / STOP_FILE).unlink(missing_ok=True)  # the request that stopped this sweep before
     sweep_file = folder / SWEEP_FILE
     started = time.time()
     if sweep_file.exists():
-        try:
-            earlier = json.loads(sweep_file.read_text())
-            earlier_settings, started = earlier["settings"], earlier["started"]
-        except (OSError, ValueError, KeyError, TypeError):
-            raise UsageError(f"{sweep_file} is not a sweep's record: choose another --name") from None
+        earlier = read_sweep_record(folder)
+        earlier_settings, started = earlier["settings"], earlier.get("started", started)
         if earlier_settings != settings:
             raise UsageError(f"{folder} holds a sweep with other settings ({_describe(earlier_settings)}): "
                              "continue it with those, or choose another --name")
@@ -224,7 +226,7 @@ def run_sweep(options: argparse.Namespace, folder: Path, specs: list[RunSpec]) -
             pending.update({task.options(name=Path(spec.folder).name).remote(spec): spec for spec in waiting})
             failed = follow(ray, pending, specs)
         except KeyboardInterrupt:
-            stop_runs(ray, pending)
+            stop_runs(ray, folder, pending)
             print(f"stopped: each run saved where it was; ./sweep.sh with the same options and --name "
                   f"{folder.name} continues the sweep", file=sys.stderr)
             return 130
@@ -239,18 +241,16 @@ def run_sweep(options: argparse.Namespace, folder: Path, specs: list[RunSpec]) -
     return 0
 
 
-def stop_runs(ray: ModuleType, pending: dict) -> None:
-    """Cancel the runs still going: each task tells its main.py to stop, which saves where it is (Ray's shutdown
-    alone would kill them mid-epoch); then mark them stopped."""
+def stop_runs(ray: ModuleType, folder: Path, pending: dict) -> None:
+    """Ask every run still going to stop: each task tells its main.py, which saves where it is (Ray's shutdown
+    alone would kill them mid-epoch); runs not yet begun are cancelled."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the saves short
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     print("stopping: each run saves where it is...", file=sys.stderr)
+    (folder / STOP_FILE).touch()
     for reference in pending:
         ray.cancel(reference)
     ray.wait(list(pending), num_returns=len(pending), timeout=SAVE_SECONDS)
-    for spec in pending.values():
-        if read_status(Path(spec.folder)).get("state") == "running":
-            write_status(Path(spec.folder), state="stopped")
 
 
 def _stop(*_: object) -> None:

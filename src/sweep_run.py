@@ -24,6 +24,7 @@ from snapshot import load_snapshot
 from snapshot_path import newest_snapshot
 
 SWEEP_FILE = "sweep.json"
+STOP_FILE = "stop"  # in the sweep's folder while it is being stopped: every run's main.py saves and exits
 STATUS_FILE = "status.json"
 LOG_FILE = "train.log"
 EVALUATION_FOLDER = "evaluation"
@@ -34,6 +35,10 @@ LIBC = ctypes.CDLL(None, use_errno=True)  # loaded here: a forked child of a thr
 class RunCrashed(Exception):
     """main.py died, or stopped before its last epoch, or this node cannot see the sweep: worth another attempt,
     which resumes."""
+
+
+class RunStopped(Exception):
+    """The sweep was stopped: main.py saved where it was; the same sweep command goes on from there."""
 
 
 class RunRefused(Exception):
@@ -78,6 +83,17 @@ def plan_runs(folder: Path, settings: dict) -> list[RunSpec]:
     return specs
 
 
+def read_sweep_record(folder: Path) -> dict:
+    """The sweep.json of the sweep in ``folder``: its settings, when it started, and the process running it."""
+    try:
+        record = json.loads((Path(folder) / SWEEP_FILE).read_text())
+        if isinstance(record, dict) and isinstance(record.get("settings"), dict):
+            return record
+    except (OSError, ValueError):
+        pass
+    raise UsageError(f"{folder} is not a sweep's folder (it has no readable {SWEEP_FILE}): choose another --name")
+
+
 def read_status(folder: Path) -> dict:
     try:
         return json.loads((Path(folder) / STATUS_FILE).read_text())
@@ -105,23 +121,32 @@ def execute_run(spec: RunSpec, main_script: str, node: str = "") -> dict:
         write_status(folder, state="running", attempt=attempt, host=socket.gethostname(), node=node,
                      pid=os.getpid(), error=None)
         summary_file = folder / EVALUATION_FOLDER / "summary.json"
-        if not summary_file.exists():
-            try:
-                command = training_command(spec, main_script)
-                if command:
-                    resuming = "--resume" in command
-                    _run_main(command, folder, lock, f"attempt {attempt}: {'resuming' if resuming else 'training'}")
-                    if training_command(spec, main_script):  # main.py saved and exited 0 when sent SIGTERM
-                        raise RunCrashed(f"{folder.name}: main.py was stopped before its last epoch")
-            except UsageError as error:  # a damaged snapshot: starting over would lose the run, so stop
-                raise RunRefused(f"{folder.name}: {error}") from None
-            evaluation = [sys.executable, main_script, "--load_weights", str(newest_snapshot(str(spec.prefix))),
-                          "--results_folder", str(folder / EVALUATION_FOLDER), "--random_seed", str(spec.seed),
-                          "--progress", "false", *spec.evaluation_options]
-            _run_main(evaluation, folder, lock, f"attempt {attempt}: evaluating")
+        try:
+            if not summary_file.exists():
+                _train_and_evaluate(spec, main_script, lock, attempt)
+        except RunStopped:
+            write_status(folder, state="stopped")
+            raise
         summary = json.loads(summary_file.read_text())
         write_status(folder, state="done", evaluation_mean=summary["mean"])
         return summary
+
+
+def _train_and_evaluate(spec: RunSpec, main_script: str, lock: IO[str], attempt: int) -> None:
+    folder = Path(spec.folder)
+    try:
+        command = training_command(spec, main_script)
+        if command:
+            resuming = "--resume" in command
+            _run_main(command, folder, lock, f"attempt {attempt}: {'resuming' if resuming else 'training'}")
+            if training_command(spec, main_script):  # main.py saved and exited 0 when sent SIGTERM
+                raise RunCrashed(f"{folder.name}: main.py was stopped before its last epoch")
+    except UsageError as error:  # a damaged snapshot: starting over would lose the run, so stop
+        raise RunRefused(f"{folder.name}: {error}") from None
+    evaluation = [sys.executable, main_script, "--load_weights", str(newest_snapshot(str(spec.prefix))),
+                  "--results_folder", str(folder / EVALUATION_FOLDER), "--random_seed", str(spec.seed),
+                  "--progress", "false", *spec.evaluation_options]
+    _run_main(evaluation, folder, lock, f"attempt {attempt}: evaluating")
 
 
 def training_command(spec: RunSpec, main_script: str) -> list[str] | None:
@@ -132,8 +157,7 @@ def training_command(spec: RunSpec, main_script: str) -> list[str] | None:
         return [sys.executable, main_script, spec.game, "--random_seed", str(spec.seed),
                 "--save_weights_prefix", str(spec.prefix), "--csv_file", str(spec.csv_path), *common]
     snapshot = load_snapshot(str(snapshot_file))
-    epochs = parse_options([spec.game, *spec.train_options], snapshot["options"], resume=True).epochs
-    if snapshot["epoch"] >= epochs and not snapshot.get("interrupted"):
+    if snapshot["epoch"] >= spec.epochs and not snapshot.get("interrupted"):
         return None
     without_replay = [] if snapshot.get("replay_saved", True) else ["--allow_empty_replay", "true"]
     return [sys.executable, main_script, "--load_weights", str(snapshot_file), "--resume", *without_replay, *common]
@@ -148,6 +172,11 @@ def _run_main(command: list[str], folder: Path, lock: IO[str], what: str) -> Non
         if LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGTERM) != 0 or os.getppid() != parent:
             os._exit(1)  # no death signal, or the worker died already: an orphan must not hold the lock
 
+    # The stop request is a file in the sweep's folder, which every node sees: Ray's own cancel does not always
+    # reach a task that waits (ray-project/ray#32954).
+    stop_request = folder.parent / STOP_FILE
+    if stop_request.exists():
+        raise RunStopped(f"{folder.name}: the sweep was stopped")
     with open(folder / LOG_FILE, "a") as log:
         log.write(f"=== {time.strftime('%Y-%m-%d %H:%M:%S')} {socket.gethostname()} {what}\n")
         log.flush()
@@ -155,12 +184,14 @@ def _run_main(command: list[str], folder: Path, lock: IO[str], what: str) -> Non
                                  pass_fds=(lock.fileno(),), preexec_fn=terminate_with_parent,
                                  start_new_session=True)
         try:
-            while (code := child.poll()) is None:  # short sleeps: Ray's cancel interrupts Python code, not a wait
-                time.sleep(0.2)
-        except KeyboardInterrupt:  # the sweep was stopped (ray.cancel): main.py saves where it is, then exits
+            while (code := child.poll()) is None and not stop_request.exists():
+                time.sleep(0.5)
+        except KeyboardInterrupt:  # Ray's cancel, where it does reach the task
+            code = None
+        if code is None:
             child.send_signal(signal.SIGTERM)
             child.wait()
-            raise
+            raise RunStopped(f"{folder.name}: the sweep was stopped")
     if code == 0:
         return
     last_line = _last_line(folder / LOG_FILE)

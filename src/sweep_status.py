@@ -1,6 +1,5 @@
 """A sweep's progress, read from its folder alone: it needs no Ray, and works while the sweep runs or after."""
 
-import json
 import socket
 from pathlib import Path
 
@@ -8,7 +7,7 @@ import psutil
 
 from errors import UsageError
 from phase_statistics import read_csv_rows
-from sweep_run import SWEEP_FILE, RunSpec, plan_runs, read_status
+from sweep_run import SWEEP_FILE, RunSpec, plan_runs, read_status, read_sweep_record
 
 
 def newest_sweep(storage: Path) -> Path:
@@ -32,19 +31,11 @@ def sweep_progress(specs: list[RunSpec]) -> tuple[int, int]:
     return sum(min(len(completed_rows(spec)), spec.epochs) for spec in specs), sum(spec.epochs for spec in specs)
 
 
-def run_specs(folder: Path) -> list[RunSpec]:
-    """The runs of the sweep in ``folder``, as its sweep.json planned them."""
-    try:
-        settings = json.loads((folder / SWEEP_FILE).read_text())["settings"]
-    except (OSError, ValueError, KeyError):
-        raise UsageError(f"{folder} is not a sweep's folder (it has no readable {SWEEP_FILE})") from None
-    return plan_runs(folder, settings)
-
-
 def describe_sweep(folder: Path) -> str:
     """A table of the runs: state, attempts, epochs done, latest test score and evaluation."""
-    specs = run_specs(folder)
-    driver = json.loads((folder / SWEEP_FILE).read_text()).get("driver") or {}
+    record = read_sweep_record(folder)
+    specs = plan_runs(folder, record["settings"])
+    driver = record.get("driver") or {}
     driver_alive = _driver_alive(driver)
     running = {True: "running", False: "not running", None: f"started on {driver.get('host')}"}[driver_alive]
     lines = [f"{folder}  ({running})",

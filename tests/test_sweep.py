@@ -242,7 +242,7 @@ def test_bad_input_gets_one_line_from_the_script(tmp_path):
     (["--games", "pong", "--evaluation_options", "--episodes 0"], ["give --episodes 1 or more"]),
     (["--games", "pong", "--evaluation_options", "--video_file v.mp4"], ["--evaluation_options --video_file"]),
     (["--games", "pong", "--seed", "5"], ["unrecognized arguments: --seed"]),  # not taken for --seeds
-    (["--games", "pong", "--replay_size", "5000000"], ["each run needs 36.78 GB", "--replay_compress true"]),
+    (["--games", "pong", "--replay_size", "5000000"], ["each run needs 36.81 GB", "--replay_compress true"]),
     (["--games", "pong", "--gpus_per_run", "0.001"], ["below 0.01 of a GPU"]),
     (["--games", "pong", "--seeds", "0"], ["--seeds", "'0'"]),
     (["--games", "pong", "--seeds", "1,1"], ["--seeds", "'1,1'"]),
