@@ -10,5 +10,5 @@ protocol=(--protocol nature)
 for argument in "$@"; do
   if [[ "$argument" == --protocol || "$argument" == --protocol=* ]]; then protocol=(); fi
 done
-exec "$python" "$root/src/main.py" --load_weights "$snapshot" "${protocol[@]}" \
+exec "$python" -m simple_dqn --load_weights "$snapshot" "${protocol[@]}" \
   --results_folder "$root/results/{game}/{protocol}" "$@"

@@ -5,5 +5,5 @@
 set -euo pipefail
 usage="usage: ./nvis.sh SNAPSHOT [--visualization guided|saliency] [--visualization_filters N] [options]"
 source "$(dirname "$0")/src/snapshot_script.sh"
-exec "$python" "$root/src/main.py" --load_weights "$snapshot" --play_games 1 \
+exec "$python" -m simple_dqn --load_weights "$snapshot" --play_games 1 \
   --visualization_file "$root/results/{game}.html" "$@"

@@ -5,4 +5,4 @@
 set -euo pipefail
 usage="usage: ./play.sh SNAPSHOT [--play_games N] [--display_screen window|terminal] [options]"
 source "$(dirname "$0")/src/snapshot_script.sh"
-exec "$python" "$root/src/main.py" --load_weights "$snapshot" --play_games 1 --environment ale --display_screen true "$@"
+exec "$python" -m simple_dqn --load_weights "$snapshot" --play_games 1 --environment ale --display_screen true "$@"

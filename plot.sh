@@ -3,4 +3,4 @@
 # Writes results/breakout.png: average reward, number of games, average Q-value and loss against the epoch.
 set -euo pipefail
 source "$(dirname "$0")/src/venv.sh"
-exec "$python" "$root/src/plot.py" "$@"
+exec "$python" -m simple_dqn.watch.plot "$@"

@@ -4,4 +4,4 @@
 # Usage: ./profile_random.sh [GAME] [main.py options, which override the ones used here]
 set -euo pipefail
 source "$(dirname "$0")/src/venv.sh"
-exec "$python" "$root/src/profile_phase.py" random "$@"
+exec "$python" -m simple_dqn.profiling random "$@"

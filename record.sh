@@ -5,5 +5,5 @@
 set -euo pipefail
 usage="usage: ./record.sh SNAPSHOT [--sound true] [options]"
 source "$(dirname "$0")/src/snapshot_script.sh"
-exec "$python" "$root/src/main.py" --load_weights "$snapshot" --play_games 1 --environment ale \
+exec "$python" -m simple_dqn --load_weights "$snapshot" --play_games 1 --environment ale \
   --record_screen_path "$root/videos/{snapshot}" --video_file "$root/videos/{snapshot}.mp4" "$@"

@@ -8,4 +8,4 @@ usage="usage: ./resume.sh SNAPSHOT [options]   (e.g. --epochs 300 to train longe
 source "$(dirname "$0")/src/snapshot_script.sh"
 snapshot="$(realpath "$snapshot")"
 cd "$root"
-exec "$python" src/main.py --load_weights "$snapshot" --resume "$@"
+exec "$python" -m simple_dqn --load_weights "$snapshot" --resume "$@"

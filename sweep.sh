@@ -19,4 +19,4 @@ if [[ "$reads_only" == false && ( ! -f "$stamp" || "$(cat "$stamp")" != "$wanted
   echo "$wanted" > "$stamp"
 fi
 cd "$root"
-exec "$python" src/sweep.py "$@"
+exec "$python" -m simple_dqn.sweeps.driver "$@"

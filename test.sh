@@ -4,4 +4,4 @@
 set -euo pipefail
 usage="usage: ./test.sh SNAPSHOT [options]   (the snapshot supplies the game and its options)"
 source "$(dirname "$0")/src/snapshot_script.sh"
-exec "$python" "$root/src/main.py" --load_weights "$snapshot" --random_steps 0 --train_steps 0 "$@"
+exec "$python" -m simple_dqn --load_weights "$snapshot" --random_steps 0 --train_steps 0 "$@"

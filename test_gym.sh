@@ -4,4 +4,4 @@
 set -euo pipefail
 usage="usage: ./test_gym.sh SNAPSHOT [options]   (a snapshot trained with --environment gym)"
 source "$(dirname "$0")/src/snapshot_script.sh"
-exec "$python" "$root/src/main.py" --load_weights "$snapshot" --protocol gym --results_folder "$root/results/{game}" "$@"
+exec "$python" -m simple_dqn --load_weights "$snapshot" --protocol gym --results_folder "$root/results/{game}" "$@"

@@ -11,17 +11,14 @@ if [[ "$1" == "-h" || "$1" == "--help" ]]; then
   echo "$usage"
   echo "Writes snapshots/<game>[_LABEL]_<epoch>.pkl after each epoch and a row per phase to results/<game>[_LABEL].csv."
   echo
-  exec "$python" "$root/src/main.py" --help
+  exec "$python" -m simple_dqn --help
 fi
 if [[ "$1" == -* ]]; then echo "error: name the game first, then options; $usage" >&2; exit 2; fi
 game="$1"; shift
 if [[ -f "$game" ]]; then game="$(realpath "$game")"; fi
-name="{game}"
-if [[ $# -gt 0 && "$1" != -* ]]; then
-  if [[ ! "$1" =~ ^[A-Za-z0-9_.-]+$ ]]; then
-    echo "error: label '$1' may hold only letters, digits, '_', '-' and '.'" >&2; exit 2
-  fi
-  name="{game}_$1"; shift
-fi
+label=()
+if [[ $# -gt 0 && "$1" != -* ]]; then label=("$1"); shift; fi
+outputs="$("$python" -m simple_dqn.runs.run_files train "${label[@]}")" || exit 2  # where a run's files go
+mapfile -t outputs <<< "$outputs"
 cd "$root"
-exec "$python" src/main.py "$game" --save_weights_prefix "snapshots/$name" --csv_file "results/$name.csv" "$@"
+exec "$python" -m simple_dqn "$game" "${outputs[@]}" "$@"

@@ -99,16 +99,16 @@ class Bench:
 
     def toolkit_phases(self, what: str, rep: int, extra: list[str], random_steps: int, train_steps: int,
                        test_steps: int) -> dict[str, float]:
-        """Steps per second of each phase of one ``src/main.py`` run, from its CSV."""
+        """Steps per second of each phase of one ``python -m simple_dqn`` run, from its CSV."""
         csv_path = self.workdir / f"{what.replace(' ', '_')}_{rep}.csv"
         options = [
             "breakout", "--random_steps", str(random_steps), "--train_steps", str(train_steps),
             "--test_steps", str(test_steps), "--epochs", "1", "--replay_size", "100000",
             "--exploration_rate_start", "0.1", "--exploration_rate_end", "0.1", "--progress", "false", *extra,
         ]
-        command = [str(self.python), str(ROOT / "src/main.py"), *options]
+        command = [str(self.python), "-m", "simple_dqn", *options]
         self.run(what, [*command, "--random_seed", str(rep), "--csv_file", str(csv_path)],
-                 [*command, "--random_seed", "<rep>", "--csv_file", "<csv>"])
+                 ["PYTHONPATH=src", *command, "--random_seed", "<rep>", "--csv_file", "<csv>"])
         with open(csv_path, newline="") as file:
             return {row["phase"]: float(row["steps_per_second"]) for row in csv.DictReader(file)}
 

@@ -19,8 +19,8 @@ import numpy as np
 from bench_util import GAMES, emit, fail, load_frames, median_seconds, peak_rss_bytes, reset_peak_rss, rss_bytes
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
-from allocator import keep_freed_memory  # noqa: E402
-from replay_memory import ReplayMemory, bytes_per_transition  # noqa: E402
+from simple_dqn.dqn.allocator import keep_freed_memory  # noqa: E402
+from simple_dqn.dqn.replay_memory import ReplayMemory, bytes_per_transition  # noqa: E402
 
 SCREEN_SHAPE = (84, 84)
 
@@ -94,7 +94,7 @@ def per_game(cache: Path, fill_count: int) -> dict:
 
 
 def main() -> None:
-    keep_freed_memory()  # as src/main.py does
+    keep_freed_memory()  # as the toolkit does
     args = sys.argv[1:]
     if len(args) == 5 and args[0] == "full":
         emit(full(Path(args[1]), int(args[2]), args[3] == "true", int(args[4])))

@@ -14,12 +14,13 @@ import numpy as np
 from bench_util import GAMES, fail, frame_paths
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
-from environment import ALEEnvironment  # noqa: E402
+from simple_dqn.dqn.environment import ALEEnvironment  # noqa: E402
+from simple_dqn.dqn.settings import EnvironmentSettings  # noqa: E402
 
 
 def record(game: str, frames: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """``frames`` screens of random play (each the screen an action was chosen on) and terminal flags."""
-    environment = ALEEnvironment(game, seed=seed)
+    environment = ALEEnvironment(EnvironmentSettings(game=game), seed=seed)
     rng = np.random.default_rng(seed)
     screens = np.empty((frames, 84, 84), dtype=np.uint8)
     terminals = np.zeros(frames, dtype=bool)

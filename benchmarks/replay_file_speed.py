@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
-from replay_file import load_replay, save_replay  # noqa: E402
-from replay_memory import ReplayMemory  # noqa: E402
+from simple_dqn.dqn.replay_memory import ReplayMemory  # noqa: E402
+from simple_dqn.runs.replay_file import load_replay, save_replay  # noqa: E402
 
 
 def peak_rss_gb() -> float:

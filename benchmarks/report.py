@@ -272,7 +272,7 @@ def markdown(settings: Settings, rows: list[Row], throughput: dict[str, list[flo
         "\n".join(f"- {line}" for line in (
             f"Steps per second are medians over {settings.repeats} repetitions (seeds 0, 1, ...); within each "
             "repetition the toolkit's runs and the peers' run in turn, one at a time.",
-            f"Train and test: one `src/main.py` run of {random_steps} random, {train_steps} train and "
+            f"Train and test: one `python -m simple_dqn` run of {random_steps} random, {train_steps} train and "
             f"{test_steps} test steps, epsilon fixed at 0.1 in training (its value over 95% of a Nature run) and "
             "0.05 in test, as its CSV reports them; the compressed figure is the same run with "
             "`--replay_compress true`.",

@@ -18,8 +18,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
+os.environ["PYTHONPATH"] = str(ROOT / "src")  # for the runs' own processes
 
-from sweep_run import SWEEP_FILE, execute_run, plan_runs  # noqa: E402  the toolkit's own modules, from src/
+from simple_dqn.sweeps.run import SWEEP_FILE, execute_run, plan_runs  # noqa: E402  the toolkit, from src/
 
 
 def main() -> None:
@@ -43,7 +44,7 @@ def main() -> None:
         os.chdir(ROOT)
         started = time.perf_counter()
         for spec in plan_runs(one_after_another, settings):
-            execute_run(spec, "src/main.py")
+            execute_run(spec)
         sequential = time.perf_counter() - started
 
         started = time.perf_counter()

@@ -5,8 +5,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/venv.sh"
 if [[ $# -ge 1 && ( "$1" == "-h" || "$1" == "--help" ) ]]; then
   echo "$usage"
   echo
-  exec "$python" "$root/src/main.py" --help
+  exec "$python" -m simple_dqn --help
 fi
 if [[ $# -eq 0 || "$1" == -* ]]; then echo "$usage" >&2; exit 2; fi
 snapshot="$1"; shift
-snapshot="$("$python" "$root/src/snapshot_path.py" "$snapshot")" || exit 2  # a run's name: its newest snapshot
+snapshot="$("$python" -m simple_dqn.runs.run_files snapshot "$snapshot")" || exit 2  # a run's name: its newest snapshot

@@ -1,5 +1,6 @@
 """Helpers for running the real command-line tools on tiny settings."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -8,6 +9,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+MAIN = [sys.executable, "-m", "simple_dqn"]
+# What the scripts set: the package runs from the checkout's src/, in every process the tests start.
+os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), *filter(None, [os.environ.get("PYTHONPATH")])])
 
 # A run small enough for a test: a few hundred steps per phase, a tiny replay memory.
 TINY_RUN = ["--random_steps", "200", "--train_steps", "400", "--test_steps", "300", "--replay_size", "2000",
@@ -20,7 +24,7 @@ def run_command(command: list[str], timeout: float = 300) -> subprocess.Complete
 
 
 def run_main(*args: str) -> subprocess.CompletedProcess:
-    return run_command([sys.executable, str(ROOT / "src" / "main.py"), *args])
+    return run_command([*MAIN, *args])
 
 
 def run_script(script: str, *args: str) -> subprocess.CompletedProcess:

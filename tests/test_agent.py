@@ -4,19 +4,20 @@ import numpy as np
 import pytest
 import torch
 
-from agent import Agent
-from deepqnetwork import DeepQNetwork
-from environment import ALEEnvironment
-from phase_statistics import Statistics
-from replay_memory import ReplayMemory
+from simple_dqn.dqn.agent import Agent
+from simple_dqn.dqn.deepqnetwork import DeepQNetwork
+from simple_dqn.dqn.environment import ALEEnvironment
+from simple_dqn.dqn.replay_memory import ReplayMemory
+from simple_dqn.dqn.settings import AgentSettings, EnvironmentSettings, NetworkSettings
+from simple_dqn.runs.statistics import Statistics
 
 
 def make_agent(memory_size: int = 5000, **settings) -> Agent:
-    environment = ALEEnvironment("breakout", seed=1)
-    network = DeepQNetwork(environment.num_actions())
+    environment = ALEEnvironment(EnvironmentSettings(game="breakout"), seed=1)
+    network = DeepQNetwork(environment.num_actions(), NetworkSettings(), (4, 84, 84), True, torch.device("cpu"))
     memory = ReplayMemory(memory_size, seed=1)
     statistics = Statistics(progress=False)
-    return Agent(environment, network, memory, statistics, seed=1, **settings)
+    return Agent(environment, network, memory, statistics, AgentSettings(**settings), (4, 84, 84), seed=1)
 
 
 class RecordingNetwork:

@@ -9,14 +9,16 @@ import pytest
 import torch
 
 from conftest import TINY_RUN, assert_clear_error, copy_toolkit, run_command, run_main, run_script
-from phase_statistics import CSV_COLUMNS, TIME_COLUMNS, read_csv_rows
-from snapshot import unpack_screens
+from simple_dqn.command_line import build_parser, declarations
+from simple_dqn.runs.checkpoint import unpack_screens
+from simple_dqn.runs.results_csv import CSV_COLUMNS, TIME_COLUMNS, read_csv_rows
 
 
 def outputs(folder, name="breakout"):
     return ["--save_weights_prefix", str(folder / name), "--csv_file", str(folder / f"{name}.csv")]
 
 
+@pytest.mark.slow
 def test_training_writes_a_snapshot_per_epoch_and_a_row_per_phase(trained_run):
     assert sorted(path.name for path in trained_run.glob("*.pkl")) == ["breakout_1.pkl", "breakout_2.pkl"]
     with open(trained_run / "breakout.csv", newline="") as file:
@@ -34,14 +36,17 @@ def test_training_writes_a_snapshot_per_epoch_and_a_row_per_phase(trained_run):
     assert int(rows[2]["nr_games"]) >= 1  # test games are capped at --max_test_frames 800
 
 
+@pytest.mark.slow
 def test_train_sh_trains_by_game_name_into_snapshots_and_results(tmp_path):
-    result = run_script("train.sh", "roms/pong.bin", *TINY_RUN, "--epochs", "1", "--test_steps", "0", *outputs(tmp_path, "pong"))
+    result = run_script("train.sh", "roms/pong.bin", *TINY_RUN, "--epochs", "1", "--test_steps", "0",
+                        *outputs(tmp_path, "pong"))
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "pong_1.pkl").is_file()
     assert len(read_csv_rows(tmp_path / "pong.csv")) == 2
     assert "random:" in result.stderr and "epoch 1 train:" in result.stderr
 
 
+@pytest.mark.slow
 def test_train_sh_names_its_files_after_the_game_in_snapshots_and_results(tmp_path):
     """In a copy of the toolkit, so the real snapshots/ and results/ folders stay untouched."""
     copy = copy_toolkit(tmp_path)
@@ -58,16 +63,34 @@ def test_train_sh_names_its_files_after_the_game_in_snapshots_and_results(tmp_pa
     assert (copy / "results" / "space_invaders_try2.csv").is_file()
 
 
+@pytest.mark.slow
 def test_train_sh_help_lists_every_option_group_with_defaults():
     result = run_script("train.sh", "--help")
     assert result.returncode == 0
     for heading in ("environment:", "replay memory:", "network:", "agent:", "main loop:", "common:"):
         assert heading in result.stdout
-    for option in ("--train_steps", "--replay_size", "--exploration_rate_end", "--backend", "--device", "--random_seed"):
+    for option in ("--train_steps", "--replay_size", "--exploration_rate_end", "--backend", "--device",
+                   "--random_seed"):
         assert option in result.stdout
     assert "(default: 250000)" in result.stdout
 
 
+@pytest.mark.slow
+def test_python_m_simple_dqn_help_lists_the_options_train_sh_help_lists():
+    package, script = run_main("--help"), run_script("train.sh", "--help")
+    assert package.returncode == script.returncode == 0
+    assert "--learning_rate" in package.stdout and script.stdout.endswith(package.stdout)
+
+
+def test_every_option_has_one_declaration_with_a_help_and_the_command_line_takes_each_once():
+    declared = [(group.TITLE, field.name) for group, field, _ in declarations()]
+    parsed = [action.dest for action in build_parser()._actions if action.dest != "help"]
+    assert sorted(name for _, name in declared) == sorted(parsed)
+    assert len(set(parsed)) == len(parsed)
+    assert all(declaration.help for _, _, declaration in declarations())
+
+
+@pytest.mark.slow
 def test_test_sh_plays_a_test_phase_with_the_snapshot_and_prints_the_scores(trained_run):
     rows_before = read_csv_rows(trained_run / "breakout.csv")
     result = run_script("test.sh", str(trained_run / "breakout_2.pkl"), "--test_steps", "500",
@@ -80,6 +103,7 @@ def test_test_sh_plays_a_test_phase_with_the_snapshot_and_prints_the_scores(trai
     assert read_csv_rows(trained_run / "breakout.csv") == rows_before, "testing adds no row to the training CSV"
 
 
+@pytest.mark.slow
 def test_resume_continues_at_the_next_epoch_with_the_same_counters(trained_run, tmp_path):
     for path in trained_run.iterdir():
         shutil.copy(path, tmp_path / path.name)
@@ -103,30 +127,35 @@ def test_resume_continues_at_the_next_epoch_with_the_same_counters(trained_run, 
     assert 100 + 90 <= int(resumed["train"]["weight_updates"]) < int(original["train"]["weight_updates"])
     assert int(rows[-2]["total_train_steps"]) == 1200
     snapshot = torch.load(tmp_path / "breakout_3.pkl", weights_only=True)
-    assert snapshot["epoch"] == 3 and snapshot["counters"]["weight_updates"] == int(rows[-2]["weight_updates"])
-    assert snapshot["counters"]["total_time"] > float(rows[2]["total_time"])
+    assert snapshot["epoch"] == 3 and snapshot["agent"]["weight_updates"] == int(rows[-2]["weight_updates"])
+    assert snapshot["statistics"]["total_time"] > float(rows[2]["total_time"])
     # meanq goes on being measured on the validation states drawn in the first run.
     first = torch.load(trained_run / "breakout_1.pkl", weights_only=True)
     np.testing.assert_array_equal(unpack_screens(snapshot["validation_states"]),
                                   unpack_screens(first["validation_states"]))
 
 
+@pytest.mark.slow
 def test_a_snapshot_keeps_the_validation_states(trained_run):
     states = unpack_screens(torch.load(trained_run / "breakout_1.pkl", weights_only=True)["validation_states"])
     assert states.shape == (64, 4, 84, 84) and states.any()
 
 
+@pytest.mark.slow
 def test_resume_keeps_the_optimizer_it_was_trained_with(trained_run):
-    assert_clear_error(run_script("resume.sh", str(trained_run / "breakout_2.pkl"), "--epochs", "3", "--optimizer", "adam"),
+    assert_clear_error(run_script("resume.sh", str(trained_run / "breakout_2.pkl"), "--epochs", "3",
+                                  "--optimizer", "adam"),
                        "trained with --optimizer centered_rmsprop")
 
 
+@pytest.mark.slow
 def test_the_same_seed_gives_the_same_csv_apart_from_times_with_screens_compressed_or_not(tmp_path):
     def csv_without_times(folder, *options):
         folder.mkdir()
         result = run_main("breakout", *TINY_RUN, "--epochs", "1", "--random_seed", "11", *outputs(folder), *options)
         assert result.returncode == 0, result.stderr
-        return [{k: v for k, v in row.items() if k not in TIME_COLUMNS} for row in read_csv_rows(folder / "breakout.csv")]
+        return [{k: v for k, v in row.items() if k not in TIME_COLUMNS}
+                for row in read_csv_rows(folder / "breakout.csv")]
 
     first, second = csv_without_times(tmp_path / "a"), csv_without_times(tmp_path / "b")
     assert first == second
@@ -134,14 +163,17 @@ def test_the_same_seed_gives_the_same_csv_apart_from_times_with_screens_compress
     assert csv_without_times(tmp_path / "compressed", "--replay_compress", "true") == first
 
 
+@pytest.mark.slow
 def test_a_new_run_does_not_overwrite_an_earlier_one(trained_run):
     result = run_main("breakout", *TINY_RUN, *outputs(trained_run))
     assert_clear_error(result, "breakout_2.pkl", "hold an earlier run", "./resume.sh")
 
 
+@pytest.mark.slow
 def test_a_csv_that_no_snapshot_continues_is_replaced(tmp_path):
     (tmp_path / "breakout.csv").write_text("left by a run stopped before its first snapshot\n")
-    result = run_main("breakout", *TINY_RUN, "--epochs", "1", "--train_steps", "0", "--test_steps", "0", *outputs(tmp_path))
+    result = run_main("breakout", *TINY_RUN, "--epochs", "1", "--train_steps", "0", "--test_steps", "0",
+                      *outputs(tmp_path))
     assert result.returncode == 0, result.stderr
     assert [row["phase"] for row in read_csv_rows(tmp_path / "breakout.csv")] == ["random"]
 
@@ -162,10 +194,12 @@ def test_a_csv_that_no_snapshot_continues_is_replaced(tmp_path):
     (["breakout", "--resume"], ["--resume needs --load_weights"]),
     ([], ["name a game"]),
 ])
+@pytest.mark.slow
 def test_bad_options_get_one_clear_line_and_exit_code_2(arguments, fragments, tmp_path):
     assert_clear_error(run_main(*arguments, *outputs(tmp_path)), *fragments)
 
 
+@pytest.mark.slow
 def test_an_unwritable_output_folder_is_named(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("a file, not a folder")
@@ -173,6 +207,7 @@ def test_an_unwritable_output_folder_is_named(tmp_path):
     assert_clear_error(result, "cannot write results", str(blocker / "results"))
 
 
+@pytest.mark.slow
 def test_a_corrupt_snapshot_is_refused(trained_run, tmp_path):
     truncated = tmp_path / "truncated.pkl"
     truncated.write_bytes((trained_run / "breakout_1.pkl").read_bytes()[:5000])
@@ -187,6 +222,7 @@ def test_a_corrupt_snapshot_is_refused(trained_run, tmp_path):
     assert_clear_error(run_script("test.sh", str(tmp_path)), "is not a file")
 
 
+@pytest.mark.slow
 def test_damaged_weights_that_still_load_are_caught_by_the_checksum(trained_run, tmp_path):
     contents = torch.load(trained_run / "breakout_1.pkl", weights_only=True)
     contents["network"]["online"]["head.2.bias"][0] += 1e-3
@@ -194,16 +230,19 @@ def test_damaged_weights_that_still_load_are_caught_by_the_checksum(trained_run,
     assert_clear_error(run_script("test.sh", str(tmp_path / "damaged.pkl")), "corrupt", "checksum")
 
 
+@pytest.mark.slow
 def test_a_snapshot_cannot_drive_a_network_of_another_shape(trained_run):
     assert_clear_error(run_script("test.sh", str(trained_run / "breakout_1.pkl"), "--history_length", "2"),
                        "trained with --history_length 4, not 2")
 
 
+@pytest.mark.slow
 def test_resuming_an_older_snapshot_does_not_overwrite_newer_ones(trained_run):
     assert_clear_error(run_script("resume.sh", str(trained_run / "breakout_1.pkl"), "--epochs", "3"),
                        "breakout_2.pkl is newer", "./resume.sh")
 
 
+@pytest.mark.slow
 def test_resume_refuses_a_results_file_it_did_not_write(trained_run, tmp_path):
     foreign = tmp_path / "foreign.csv"
     foreign.write_text("name,score\nalice,3\n")
@@ -212,16 +251,19 @@ def test_resume_refuses_a_results_file_it_did_not_write(trained_run, tmp_path):
     assert foreign.read_text() == "name,score\nalice,3\n"
 
 
+@pytest.mark.slow
 def test_resuming_a_finished_run_asks_for_more_epochs(trained_run):
     assert_clear_error(run_script("resume.sh", str(trained_run / "breakout_2.pkl")),
                        "already at epoch 2 of --epochs 2", "larger --epochs")
 
 
+@pytest.mark.slow
 def test_train_sh_wants_the_game_before_the_options():
     assert_clear_error(run_script("train.sh", "--epochs", "1", "breakout"), "name the game first")
     assert_clear_error(run_script("train.sh", "breakout", "a/b"), "label 'a/b'")
 
 
+@pytest.mark.slow
 def test_a_snapshot_cannot_play_another_game(trained_run):
     assert_clear_error(run_script("test.sh", str(trained_run / "breakout_1.pkl"), "pong"),
                        "trained on breakout, not pong")
@@ -229,6 +271,7 @@ def test_a_snapshot_cannot_play_another_game(trained_run):
                        "trained with 4 actions", "18")
 
 
+@pytest.mark.slow
 def test_a_snapshot_that_could_run_code_is_refused(tmp_path):
     """weights_only loading: a pickle that would call a function is rejected, not executed."""
     evil = tmp_path / "evil.pkl"

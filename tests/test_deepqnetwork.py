@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from deepqnetwork import CenteredRMSProp, DeepQNetwork, NatureNetwork, resolve_device
-from errors import UsageError
-from replay_memory import Minibatch
+from simple_dqn.dqn.deepqnetwork import CenteredRMSProp, DeepQNetwork, NatureNetwork, resolve_device
+from simple_dqn.dqn.replay_memory import Minibatch
+from simple_dqn.dqn.settings import NetworkSettings
+from simple_dqn.errors import UsageError
 
 SCREEN = (36, 36)  # the smallest screen the Nature convolutions accept, to keep the test fast
 
@@ -22,9 +23,9 @@ def hand_made_batch() -> Minibatch:
     )
 
 
-def make_network(**settings) -> DeepQNetwork:
+def make_network(use_target_network: bool = True, **settings) -> DeepQNetwork:
     torch.manual_seed(0)
-    return DeepQNetwork(3, screen_shape=SCREEN, **settings)
+    return DeepQNetwork(3, NetworkSettings(**settings), (4, *SCREEN), use_target_network, torch.device("cpu"))
 
 
 def q_values(network: torch.nn.Module, states: np.ndarray) -> np.ndarray:
@@ -82,7 +83,7 @@ def test_a_training_step_moves_the_weights_by_the_centered_rmsprop_step():
     network.loss(batch).backward()
     gradients = [p.grad.detach().clone() for p in network.online.parameters()]
     network.train(batch)
-    for old, gradient, new in zip(before, gradients, network.online.parameters()):
+    for old, gradient, new in zip(before, gradients, network.online.parameters(), strict=True):
         n, m = 0.05 * gradient**2, 0.05 * gradient
         expected = old - 0.001 * gradient / torch.sqrt(n - m**2 + 0.01)
         torch.testing.assert_close(new.detach(), expected, atol=1e-6, rtol=0)
@@ -96,7 +97,8 @@ def test_target_network_changes_only_when_updated():
     np.testing.assert_array_equal(q_values(network.target, batch.poststates), target_before)
     assert not np.array_equal(q_values(network.online, batch.poststates), target_before)
     network.update_target_network()
-    np.testing.assert_array_equal(q_values(network.target, batch.poststates), q_values(network.online, batch.poststates))
+    np.testing.assert_array_equal(q_values(network.target, batch.poststates),
+                                  q_values(network.online, batch.poststates))
 
 
 @pytest.mark.parametrize("optimizer", ["centered_rmsprop", "rmsprop", "adam"])
@@ -152,7 +154,8 @@ def test_loading_weights_to_test_makes_the_target_a_copy_of_them():
 
 def test_weights_start_uniform_within_one_over_root_fan_in():
     network = NatureNetwork(4)
-    for layer in (network.convolutions[0], network.convolutions[2], network.convolutions[4], network.head[0], network.head[2]):
+    convolutions, head = network.convolutions, network.head
+    for layer in (convolutions[0], convolutions[2], convolutions[4], head[0], head[2]):
         bound = 1 / np.sqrt(layer.weight[0].numel())
         assert layer.weight.abs().max() <= bound and layer.weight.abs().max() > 0.9 * bound
         assert layer.bias.abs().max() <= bound
@@ -179,12 +182,12 @@ def test_channels_last_layout_gives_the_same_q_values_and_gradients():
     assert not first_inputs[0].is_contiguous()
     plain_q.sum().backward()
     fast_q.sum().backward()
-    for plain_parameter, fast_parameter in zip(plain.parameters(), fast.parameters()):
+    for plain_parameter, fast_parameter in zip(plain.parameters(), fast.parameters(), strict=True):
         torch.testing.assert_close(fast_parameter.grad, plain_parameter.grad, rtol=1e-3, atol=1e-5)
 
 
 def test_the_cpu_networks_take_channels_last_states():
-    network = DeepQNetwork(4, device=torch.device("cpu"))
+    network = DeepQNetwork(4, NetworkSettings(), (4, 84, 84), True, torch.device("cpu"))
     assert network.online.memory_format is torch.channels_last
     assert network.target.memory_format is torch.channels_last
 

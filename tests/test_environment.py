@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 from ale_py import ALEInterface, LoggerMode, roms
 
-import environment
-from environment import ALEEnvironment, game_id, resolve_rom
-from errors import UsageError
+from simple_dqn.dqn import environment
+from simple_dqn.dqn.environment import ALEEnvironment, game_id, resolve_rom
+from simple_dqn.dqn.settings import EnvironmentSettings
+from simple_dqn.errors import UsageError
 
 ALEInterface.setLoggerMode(LoggerMode.Error)
 
@@ -23,7 +24,7 @@ def bare_ale(game: str, seed: int = 0) -> ALEInterface:
 
 
 def test_screen_is_the_max_of_the_last_two_of_four_frames_in_luminance_at_84x84():
-    env = ALEEnvironment("space_invaders", seed=0)
+    env = ALEEnvironment(EnvironmentSettings(game="space_invaders"), seed=0)
     ale = bare_ale("space_invaders")
     env.new_game()
     ale.reset_game()
@@ -45,7 +46,7 @@ def test_screen_is_the_max_of_the_last_two_of_four_frames_in_luminance_at_84x84(
 
 
 def test_with_a_frame_skip_of_1_the_screen_pools_the_previous_frame():
-    env = ALEEnvironment("space_invaders", frame_skip=1, seed=0)
+    env = ALEEnvironment(EnvironmentSettings(game="space_invaders", frame_skip=1), seed=0)
     ale = bare_ale("space_invaders")
     env.new_game()
     ale.reset_game()
@@ -61,9 +62,9 @@ def test_with_a_frame_skip_of_1_the_screen_pools_the_previous_frame():
 
 
 def test_frame_pool_mean_uses_ale_colour_averaging():
-    env = ALEEnvironment("pong", frame_pool="mean")
+    env = ALEEnvironment(EnvironmentSettings(game="pong", frame_pool="mean"))
     assert env.ale.getBool("color_averaging")
-    assert not ALEEnvironment("pong").ale.getBool("color_averaging")
+    assert not ALEEnvironment(EnvironmentSettings(game="pong")).ale.getBool("color_averaging")
 
 
 def play_until_a_life_is_lost(env: ALEEnvironment) -> list[bool]:
@@ -80,7 +81,7 @@ def play_until_a_life_is_lost(env: ALEEnvironment) -> list[bool]:
 
 
 def test_losing_a_life_ends_the_episode_in_train_mode_only():
-    train = ALEEnvironment("breakout")
+    train = ALEEnvironment(EnvironmentSettings(game="breakout"))
     train.set_mode("train")
     train_terminals = play_until_a_life_is_lost(train)
     assert train_terminals[-1] and not any(train_terminals[:-1])
@@ -88,18 +89,18 @@ def test_losing_a_life_ends_the_episode_in_train_mode_only():
     assert train.restart() is False  # the game goes on with the next life
     assert train.ale.lives() == 4
 
-    test = ALEEnvironment("breakout")
+    test = ALEEnvironment(EnvironmentSettings(game="breakout"))
     test.set_mode("test")
     assert not any(play_until_a_life_is_lost(test))
 
 
 def test_losing_a_life_can_be_told_not_to_end_the_episode():
-    env = ALEEnvironment("breakout", terminal_on_life_loss=False)
+    env = ALEEnvironment(EnvironmentSettings(game="breakout", terminal_on_life_loss=False))
     assert not any(play_until_a_life_is_lost(env))
 
 
 def test_a_test_game_ends_after_18000_frames():
-    env = ALEEnvironment("breakout")  # never pressing FIRE, breakout never ends by itself
+    env = ALEEnvironment(EnvironmentSettings(game="breakout"))  # never pressing FIRE, breakout never ends by itself
     env.set_mode("test")
     env.new_game()
     for _ in range(18_000 // 4 - 1):
@@ -112,7 +113,7 @@ def test_a_test_game_ends_after_18000_frames():
 
 
 def test_restart_after_game_over_starts_a_new_game():
-    env = ALEEnvironment("breakout")
+    env = ALEEnvironment(EnvironmentSettings(game="breakout"))
     env.set_mode("test")
     env.new_game()
     while not env.is_game_over():
@@ -136,7 +137,7 @@ def test_a_rom_file_of_the_users_own_is_used(tmp_path, monkeypatch):
     monkeypatch.setattr(environment, "ROMS_FOLDER", tmp_path)
     shutil.copy(roms.get_rom_path("pong"), tmp_path / "pong.bin")
     assert resolve_rom("roms/pong.bin") == (tmp_path / "pong.bin", "pong")
-    assert ALEEnvironment("pong").rom_path == tmp_path / "pong.bin"
+    assert ALEEnvironment(EnvironmentSettings(game="pong")).rom_path == tmp_path / "pong.bin"
 
 
 def test_an_unknown_game_lists_close_matches():

@@ -5,11 +5,11 @@ import torch
 from torch import nn
 
 from conftest import TINY_RUN, assert_clear_error, run_main, run_script
-from deepqnetwork import DeepQNetwork
-from heads import DuelingHead, NatureHead
-from main import make_network
-from options import parse_options
-from target_rules import double_target, max_target
+from simple_dqn.command_line import parse_options
+from simple_dqn.dqn.deepqnetwork import DeepQNetwork
+from simple_dqn.dqn.heads import DuelingHead, NatureHead
+from simple_dqn.dqn.settings import NetworkSettings
+from simple_dqn.dqn.target_rules import double_target, max_target
 
 
 class Fixed(nn.Module):
@@ -34,17 +34,20 @@ def test_double_dqn_values_the_online_networks_choice_with_the_target_network():
 
 
 def test_the_double_dqn_target_is_the_reward_plus_the_discounted_value_unless_terminal():
-    network = DeepQNetwork(3, target_rule="double", discount_rate=0.5)
+    network = DeepQNetwork(3, NetworkSettings(double_q=True, discount_rate=0.5), (4, 84, 84), True,
+                           torch.device("cpu"))
     network.online, network.target = ONLINE, TARGET
     rewards, terminals = torch.tensor([2.0, -3.0]), torch.tensor([False, True])
     targets = network.targets(rewards, terminals, torch.zeros(2, 4, 84, 84, dtype=torch.uint8))
     assert targets.tolist() == [1.0 + 0.5 * 20.0, -1.0]  # rewards clipped to [-1, 1]; no future after a terminal
 
 
+@pytest.mark.slow
 def test_the_options_choose_the_head_and_the_target_rule_the_network_uses():
     for options, head, rule in ((["--double_q", "true"], NatureHead, double_target),
                                 (["--dueling", "true"], DuelingHead, max_target), ([], NatureHead, max_target)):
-        network = make_network(parse_options(["breakout", *options]), 4, torch.device("cpu"))
+        settings = parse_options(["breakout", *options]).network
+        network = DeepQNetwork(4, settings, (4, 84, 84), True, torch.device("cpu"))
         assert type(network.online.head) is head and network.target_rule is rule
     assert_clear_error(run_main("breakout", "--double_q", "true", "--target_steps", "0"), "--target_steps")
 
@@ -73,6 +76,7 @@ def test_the_dueling_head_sends_the_trunk_its_gradient_scaled_by_one_over_root_t
 
 @pytest.mark.parametrize("variant", [["--double_q", "true"], ["--dueling", "true"], ["--double_q", "true",
                                                                                        "--dueling", "true"]])
+@pytest.mark.slow
 def test_a_run_with_each_variant_writes_a_snapshot_that_test_sh_evaluates(tmp_path, variant):
     trained = run_main("breakout", *TINY_RUN, *variant, "--epochs", "1", "--save_weights_prefix",
                        str(tmp_path / "breakout"), "--csv_file", str(tmp_path / "breakout.csv"))
@@ -86,6 +90,7 @@ def test_a_run_with_each_variant_writes_a_snapshot_that_test_sh_evaluates(tmp_pa
     assert tested.stdout.startswith("tested ")
 
 
+@pytest.mark.slow
 def test_a_dueling_snapshot_cannot_drive_a_network_without_the_dueling_head(tmp_path):
     trained = run_main("breakout", *TINY_RUN, "--dueling", "true", "--epochs", "1", "--test_steps", "0",
                        "--save_weights_prefix", str(tmp_path / "breakout"), "--csv_file", str(tmp_path / "b.csv"))

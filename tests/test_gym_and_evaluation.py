@@ -6,14 +6,15 @@ import statistics
 import numpy as np
 import pytest
 
-from agent import Agent
 from conftest import TINY_RUN, assert_clear_error, copy_toolkit, run_command, run_main, run_script
-from environment import ALEEnvironment
-from gym_environment import GymEnvironment, safe_name
-from main import make_environment
-from options import parse_options
-from phase_statistics import read_csv_rows
-from scores import human_normalised
+from simple_dqn.command_line import parse_options
+from simple_dqn.dqn.agent import Agent
+from simple_dqn.dqn.environment import ALEEnvironment
+from simple_dqn.dqn.environments import make_environment
+from simple_dqn.dqn.gym_environment import GymEnvironment, safe_name
+from simple_dqn.dqn.settings import EnvironmentSettings
+from simple_dqn.runs.results_csv import read_csv_rows
+from simple_dqn.runs.scores import human_normalised
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +27,7 @@ def gym_run(tmp_path_factory):
     return folder
 
 
+@pytest.mark.slow
 def test_a_short_training_run_on_a_gymnasium_id_writes_a_snapshot_and_a_csv(gym_run):
     assert (gym_run / "ALE-Breakout-v5_1.pkl").is_file()
     rows = read_csv_rows(gym_run / "ALE-Breakout-v5.csv")
@@ -43,7 +45,8 @@ def test_a_noframeskip_id_gets_the_same_screens_and_rewards_as_the_ale_backend()
 
     Only the screen of game over itself may differ (no state is made of it).
     """
-    gym, ale = GymEnvironment("BreakoutNoFrameskip-v4", seed=1), ALEEnvironment("breakout", seed=2)
+    gym = GymEnvironment(EnvironmentSettings(game="BreakoutNoFrameskip-v4"), seed=1)
+    ale = ALEEnvironment(EnvironmentSettings(game="breakout"), seed=2)
     gym.new_game()
     ale.new_game()
     steps = 0
@@ -60,14 +63,14 @@ def test_a_noframeskip_id_gets_the_same_screens_and_rewards_as_the_ale_backend()
 
 
 def test_an_id_that_skips_frames_itself_keeps_its_frame_skip_and_sticky_actions():
-    env = GymEnvironment("ALE/Breakout-v5", frame_skip=2)
+    env = GymEnvironment(EnvironmentSettings(game="ALE/Breakout-v5", frame_skip=2))
     assert env.skips_frames_itself and env.frame_skip == 4
     assert env.ale.getFloat("repeat_action_probability") == pytest.approx(0.25)
     env.new_game()
     env.act(0)
     assert env.episode_frames() == 4
     assert env.get_screen().shape == (84, 84)
-    v0 = GymEnvironment("Breakout-v0", seed=3)
+    v0 = GymEnvironment(EnvironmentSettings(game="Breakout-v0"), seed=3)
     assert v0.frame_skip == [2, 3, 4]
     v0.new_game()
     skips = set()
@@ -80,7 +83,7 @@ def test_an_id_that_skips_frames_itself_keeps_its_frame_skip_and_sticky_actions(
 
 def test_losing_a_life_on_a_gymnasium_id_ends_the_episode_in_train_mode_only():
     for mode in ("train", "test"):
-        env = GymEnvironment("BreakoutNoFrameskip-v4")
+        env = GymEnvironment(EnvironmentSettings(game="BreakoutNoFrameskip-v4"))
         env.set_mode(mode)
         env.new_game()
         terminals = []
@@ -91,6 +94,7 @@ def test_losing_a_life_on_a_gymnasium_id_ends_the_episode_in_train_mode_only():
         assert not env.is_game_over()
 
 
+@pytest.mark.slow
 def test_an_unknown_id_is_answered_with_the_closest_ones():
     assert_clear_error(run_main("Breakot-v0", "--environment", "gym", "--play_games", "1"),
                        "unknown Gymnasium Atari id 'Breakot-v0'", "Breakout-v0")
@@ -98,6 +102,7 @@ def test_an_unknown_id_is_answered_with_the_closest_ones():
                        "is a game, not a Gymnasium id", "SpaceInvaders-v0")
 
 
+@pytest.mark.slow
 def test_an_evaluation_needs_a_snapshot_and_games(trained_run):
     assert_clear_error(run_main("breakout", "--protocol", "nature"), "give --load_weights")
     assert_clear_error(run_script("evaluate.sh", str(trained_run / "breakout_2.pkl"), "--episodes", "0"),
@@ -107,21 +112,23 @@ def test_an_evaluation_needs_a_snapshot_and_games(trained_run):
 @pytest.mark.parametrize("environment, game", [("ale", "breakout"), ("gym", "ALE/Breakout-v5")])
 def test_the_protocols_reach_the_environment(environment, game):
     nature = parse_options([game, "--environment", environment, "--protocol", "nature"])
-    assert (nature.play_games, nature.random_starts, nature.exploration_rate_test, nature.max_test_frames) == (
-        30, 30, 0.05, 18_000)
-    assert make_environment(nature, seed=0).ale.getFloat("repeat_action_probability") == 0
+    assert (nature.loop.play_games, nature.agent.random_starts, nature.agent.exploration_rate_test,
+            nature.environment.max_test_frames) == (30, 30, 0.05, 18_000)
+    assert make_environment(nature.environment, seed=0).ale.getFloat("repeat_action_probability") == 0
     machado = parse_options([game, "--environment", environment, "--protocol", "machado", "--episodes", "5"])
-    assert (machado.play_games, machado.random_starts, machado.max_test_frames, machado.terminal_on_life_loss) == (
-        5, 0, 108_000, False)
-    assert make_environment(machado, seed=0).ale.getFloat("repeat_action_probability") == pytest.approx(0.25)
+    assert (machado.loop.play_games, machado.agent.random_starts, machado.environment.max_test_frames,
+            machado.environment.terminal_on_life_loss) == (5, 0, 108_000, False)
+    assert make_environment(machado.environment, seed=0).ale.getFloat("repeat_action_probability") == \
+        pytest.approx(0.25)
 
 
 @pytest.mark.parametrize("environment, game", [("ale", "breakout"), ("gym", "ALE/Breakout-v5")])
 def test_nature_games_start_with_0_to_30_no_ops(environment, game):
     """Counted in frames: what the emulator played before the agent's first choice."""
     options = parse_options([game, "--environment", environment, "--protocol", "nature"])
-    env = make_environment(options, seed=0)
-    agent = Agent(env, network=None, memory=None, statistics=None, random_starts=options.random_starts, seed=1)
+    env = make_environment(options.environment, seed=0)
+    agent = Agent(env, network=None, memory=None, statistics=None, settings=options.agent,  # type: ignore[arg-type]
+                  state_shape=(4, 84, 84), seed=1)
     no_ops = []
     for _ in range(60):
         agent._start_episode(new_game=True)
@@ -137,6 +144,7 @@ def evaluate(snapshot, folder, *options):
     return read_csv_rows(folder / "episodes.csv"), json.loads((folder / "summary.json").read_text())
 
 
+@pytest.mark.slow
 def test_evaluate_sh_follows_the_nature_protocol_and_stops_each_game_at_the_frame_cap(trained_run, tmp_path):
     rows, summary = evaluate(trained_run / "breakout_2.pkl", tmp_path, "--random_seed", "2")
     assert [int(row["frames"]) for row in rows] == [400] * 3  # Breakout cannot lose all five lives in 400 frames
@@ -145,6 +153,7 @@ def test_evaluate_sh_follows_the_nature_protocol_and_stops_each_game_at_the_fram
                                    "sticky_actions": 0.0, "frame_skip": 4, "life_loss_ends_episode": False}
 
 
+@pytest.mark.slow
 def test_the_same_seed_gives_the_same_evaluation(trained_run, tmp_path):
     options = ("--protocol", "machado", "--max_test_frames", "2000", "--random_seed", "9")
     first = evaluate(trained_run / "breakout_2.pkl", tmp_path / "a", *options)[0]
@@ -154,12 +163,13 @@ def test_the_same_seed_gives_the_same_evaluation(trained_run, tmp_path):
 def test_a_protocol_overrides_what_the_snapshot_was_trained_with():
     options = parse_options(["--protocol", "nature"], snapshot_options={"repeat_action_probability": 0.25,
                                                                        "random_starts": 5, "game": "breakout"})
-    assert (options.repeat_action_probability, options.random_starts) == (0.0, 30)
+    assert (options.environment.repeat_action_probability, options.agent.random_starts) == (0.0, 30)
     explicit = parse_options(["--protocol", "nature", "--repeat_action_probability", "0.1"],
                              snapshot_options={"repeat_action_probability": 0.25})
-    assert explicit.repeat_action_probability == 0.1
+    assert explicit.environment.repeat_action_probability == 0.1
 
 
+@pytest.mark.slow
 def test_test_gym_sh_writes_a_row_per_game_and_a_summary_of_them(gym_run, tmp_path):
     result = run_script("test_gym.sh", str(gym_run / "ALE-Breakout-v5_1.pkl"), "--episodes", "3",
                         "--max_test_frames", "600", "--results_folder", str(tmp_path), "--progress", "false")
@@ -175,6 +185,7 @@ def test_test_gym_sh_writes_a_row_per_game_and_a_summary_of_them(gym_run, tmp_pa
     assert "human-normalised" in result.stdout
 
 
+@pytest.mark.slow
 def test_a_snapshot_of_another_game_is_refused_on_a_gymnasium_id(gym_run):
     assert_clear_error(run_main("Pong-v0", "--load_weights", str(gym_run / "ALE-Breakout-v5_1.pkl"), "--episodes", "1"),
                        "trained on breakout, not pong")
@@ -190,6 +201,7 @@ def test_the_human_normalised_score_is_the_papers_formula():
     assert human_normalised("not_a_game", 1.0) is None
 
 
+@pytest.mark.slow
 def test_the_readme_path_train_sh_on_an_id_then_evaluate_sh_and_test_gym_sh_into_results(tmp_path):
     """As README shows it, in a copy of the toolkit so the real snapshots/ and results/ stay untouched."""
     toolkit = copy_toolkit(tmp_path)

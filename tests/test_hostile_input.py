@@ -9,12 +9,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import ROOT
-from errors import UsageError
-from main import check_options
-from options import build_parser, parse_options
-from replay_file import load_replay
-from replay_memory import ReplayMemory
-from snapshot import checksum, load_snapshot
+from simple_dqn.command_line import build_parser, check_settings, parse_options
+from simple_dqn.dqn.replay_memory import ReplayMemory
+from simple_dqn.errors import UsageError
+from simple_dqn.runs.checkpoint import checksum, load_snapshot
+from simple_dqn.runs.replay_file import load_replay
 
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -43,6 +42,7 @@ def damaged(original: bytes, data: st.DataObject) -> bytes:
     return bytes(changed)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(data=st.data())
 def test_a_damaged_snapshot_is_refused_or_loads_unchanged(run_files, tmp_path, data, trained_run):
@@ -50,13 +50,14 @@ def test_a_damaged_snapshot_is_refused_or_loads_unchanged(run_files, tmp_path, d
     path = tmp_path / "damaged.pkl"
     path.write_bytes(damaged(original, data))
     try:
-        contents = load_snapshot(path)
+        contents = load_snapshot(path).contents
     except UsageError:
         return
     # Only a change the format ignores (a bit of padding, say) loads, and then the contents are the very same.
-    assert checksum(contents) == checksum(load_snapshot(trained_run / "breakout_2.pkl"))
+    assert checksum(contents) == checksum(load_snapshot(trained_run / "breakout_2.pkl").contents)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(data=st.data())
 def test_a_damaged_replay_memory_is_refused_or_loads_whole(run_files, tmp_path, data, trained_run):
@@ -66,16 +67,16 @@ def test_a_damaged_replay_memory_is_refused_or_loads_whole(run_files, tmp_path, 
     path.write_bytes(damaged(original, data))
     memory = ReplayMemory(2000, seed=0)
     try:
-        load_replay(path, memory, snapshot["save_id"], 2)
+        load_replay(path, memory, snapshot.save_id, 2)
     except UsageError:
         return
     expected = ReplayMemory(2000, seed=0)
-    load_replay(trained_run / "breakout.replay", expected, snapshot["save_id"], 2)
+    load_replay(trained_run / "breakout.replay", expected, snapshot.save_id, 2)
     assert np.array_equal(memory.screens.screens, expected.screens.screens)
     assert (memory.count, memory.current) == (expected.count, expected.current)
 
 
-OPTIONS = [action.option_strings[0] for action in build_parser()[0]._actions if action.option_strings
+OPTIONS = [action.option_strings[0] for action in build_parser()._actions if action.option_strings
            and action.option_strings[0] not in ("-h", "--help", "--resume", "--load_weights")]
 
 
@@ -86,13 +87,14 @@ OPTIONS = [action.option_strings[0] for action in build_parser()[0]._actions if 
 def test_any_value_of_any_option_is_taken_or_refused_in_one_line(option, value):
     try:
         options = parse_options(["breakout", option, value])
-        check_options(options)
+        check_settings(options)
     except SystemExit as stop:  # argparse's refusal: one line, exit code 2
         assert stop.code == 2
     except UsageError as error:
         assert "\n" not in str(error)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["cut in half", "one byte changed"])
 def test_resuming_from_a_damaged_replay_memory_file_stops_with_one_line(trained_run, tmp_path, how):
     for path in trained_run.iterdir():

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, assert_clear_error, run_main
-from terminal_display import picture_size
-from watcher import manual_action
+from simple_dqn.watch.terminal_display import picture_size
+from simple_dqn.watch.watcher import manual_action
 
 BREAKOUT_RED_BRICKS = (200, 72, 72)
 ALL_ACTIONS = ["NOOP", "FIRE", "UP", "RIGHT", "LEFT", "DOWN", "UPRIGHT", "UPLEFT", "DOWNRIGHT", "DOWNLEFT", "UPFIRE",
@@ -70,11 +70,13 @@ def terminal_modes(folder: Path) -> set[str]:
     return set((folder / "stty").read_text().split())
 
 
+@pytest.mark.slow
 def test_the_terminal_shows_the_game_in_colour_with_score_and_q_values_and_obeys_keys(terminal, trained_run, tmp_path):
     start_play_in(terminal, trained_run / "breakout_2.pkl", tmp_path)
     picture = terminal.screen(colours=True)
     assert picture.count("\u2580") > 2000  # the half blocks of the picture fill the terminal's width
-    assert "38;2;%d;%d;%d" % BREAKOUT_RED_BRICKS in picture or "48;2;%d;%d;%d" % BREAKOUT_RED_BRICKS in picture
+    red = ";".join(map(str, BREAKOUT_RED_BRICKS))
+    assert f"38;2;{red}" in picture or f"48;2;{red}" in picture
     q_values = r"NOOP -?\d+\.\d{3}  FIRE -?\d+\.\d{3}  RIGHT -?\d+\.\d{3}  LEFT -?\d+\.\d{3}"
     assert wait_for(lambda: re.search(q_values, terminal.screen()), timeout=10), terminal.screen()
     status = terminal.screen()
@@ -104,6 +106,7 @@ def test_the_terminal_shows_the_game_in_colour_with_score_and_q_values_and_obeys
     assert (tmp_path / "exit_code").read_text().strip() == "0"
 
 
+@pytest.mark.slow
 def test_the_terminal_is_given_back_as_it_was_after_quitting(terminal, trained_run, tmp_path):
     start_play_in(terminal, trained_run / "breakout_2.pkl", tmp_path)
     terminal.type("q")
@@ -113,6 +116,7 @@ def test_the_terminal_is_given_back_as_it_was_after_quitting(terminal, trained_r
     assert "\u2580" not in screen and "quit after" in screen  # back from the alternate screen
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_the_game_and_gives_the_terminal_back(terminal, trained_run, tmp_path):
     start_play_in(terminal, trained_run / "breakout_2.pkl", tmp_path)
     terminal.type("C-c")
@@ -123,6 +127,7 @@ def test_ctrl_c_stops_the_game_and_gives_the_terminal_back(terminal, trained_run
     assert "stopped after 0 of 1 games; nothing was written" in screen and "Traceback" not in screen
 
 
+@pytest.mark.slow
 def test_ctrl_z_gives_the_shell_its_terminal_and_fg_brings_the_game_back(terminal, trained_run, tmp_path):
     start_play_in(terminal, trained_run / "breakout_2.pkl", tmp_path)
     terminal.type("C-z")
@@ -134,6 +139,7 @@ def test_ctrl_z_gives_the_shell_its_terminal_and_fg_brings_the_game_back(termina
     assert wait_for(lambda: "quit after 0 of 1 games" in terminal.screen(), timeout=30), terminal.screen()
 
 
+@pytest.mark.slow
 def test_the_games_are_counted_as_they_come(terminal, trained_run, tmp_path):
     terminal.type(f"cd {ROOT} && unset DISPLAY WAYLAND_DISPLAY && ./play.sh {trained_run / 'breakout_2.pkl'} "
                   "--play_games 2 --max_test_frames 200", "Enter")
@@ -158,6 +164,7 @@ def virtual_screen():
     server.wait(timeout=10)
 
 
+@pytest.mark.slow
 def test_with_a_graphical_display_the_game_plays_in_a_window(virtual_screen, trained_run):
     from PIL import ImageGrab
 
@@ -179,6 +186,7 @@ def test_with_a_graphical_display_the_game_plays_in_a_window(virtual_screen, tra
     assert "play: " in errors and "1 games" in errors
 
 
+@pytest.mark.slow
 def test_with_no_screen_and_no_terminal_play_says_where_it_could_show_the_game(trained_run):
     environment = {name: value for name, value in os.environ.items() if name not in ("DISPLAY", "WAYLAND_DISPLAY")}
     result = subprocess.run([str(ROOT / "play.sh"), str(trained_run / "breakout_2.pkl")], cwd=ROOT, env=environment,
@@ -186,6 +194,7 @@ def test_with_no_screen_and_no_terminal_play_says_where_it_could_show_the_game(t
     assert_clear_error(result, "no screen to show the game on", "record.sh")
 
 
+@pytest.mark.slow
 def test_a_window_needs_a_graphical_display(trained_run):
     environment = {name: value for name, value in os.environ.items() if name not in ("DISPLAY", "WAYLAND_DISPLAY")}
     result = subprocess.run([str(ROOT / "play.sh"), str(trained_run / "breakout_2.pkl"), "--display_screen", "window"],
@@ -193,6 +202,7 @@ def test_a_window_needs_a_graphical_display(trained_run):
     assert_clear_error(result, "no graphical display", "--display_screen terminal")
 
 
+@pytest.mark.slow
 def test_the_display_is_for_games_played_on_ales_own_interface(trained_run):
     snapshot = str(trained_run / "breakout_2.pkl")
     assert_clear_error(run_main("--load_weights", snapshot, "--display_screen", "true", "--test_steps", "10"),

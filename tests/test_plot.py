@@ -4,15 +4,17 @@ import shutil
 from pathlib import Path
 
 import matplotlib
+import pytest
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend that needs no display)
 
 from conftest import assert_clear_error, run_script  # noqa: E402
-from phase_statistics import read_csv_rows  # noqa: E402
-from plot import DEFAULT_FIELDS, draw, parsed_row, run_names  # noqa: E402
+from simple_dqn.runs.results_csv import read_csv_rows  # noqa: E402
+from simple_dqn.watch.plot import DEFAULT_FIELDS, draw, parsed_row, run_names  # noqa: E402
 
 
+@pytest.mark.slow
 def test_plot_sh_writes_a_1280_by_720_png_beside_the_csv(trained_run, tmp_path):
     csv_file = tmp_path / "breakout.csv"
     shutil.copy(trained_run / "breakout.csv", csv_file)
@@ -23,6 +25,7 @@ def test_plot_sh_writes_a_1280_by_720_png_beside_the_csv(trained_run, tmp_path):
     assert image[..., :3].std() > 0.05  # lines and text, not a blank page
 
 
+@pytest.mark.slow
 def test_several_runs_and_a_run_in_progress_plot_on_the_same_axes(trained_run, tmp_path):
     in_progress = tmp_path / "in_progress.csv"
     lines = (trained_run / "breakout.csv").read_text().splitlines()
@@ -35,6 +38,7 @@ def test_several_runs_and_a_run_in_progress_plot_on_the_same_axes(trained_run, t
     assert plt.imread(tmp_path / "compared.png").shape[:2] == (720, 1280)
 
 
+@pytest.mark.slow
 def test_a_field_not_in_the_csv_is_named_with_the_fields_that_are(trained_run, tmp_path):
     result = run_script("plot.sh", str(trained_run / "breakout.csv"), "--fields", "meanq,bogus",
                         "--png_file", str(tmp_path / "x.png"))
@@ -42,6 +46,7 @@ def test_a_field_not_in_the_csv_is_named_with_the_fields_that_are(trained_run, t
     assert not (tmp_path / "x.png").exists()
 
 
+@pytest.mark.slow
 def test_a_file_that_is_not_a_results_csv_is_refused(tmp_path):
     other = tmp_path / "other.csv"
     other.write_text("a,b\n1,2\n")
@@ -49,6 +54,7 @@ def test_a_file_that_is_not_a_results_csv_is_refused(tmp_path):
     assert_clear_error(run_script("plot.sh", str(tmp_path / "missing.csv")), "cannot read")
 
 
+@pytest.mark.slow
 def test_each_figure_draws_each_phase_of_each_run_against_the_epoch(trained_run):
     rows = [parsed_row(row) for row in read_csv_rows(trained_run / "breakout.csv")]
     first_epoch_only = [row for row in rows if row["epoch"] <= 1]
@@ -75,6 +81,7 @@ def test_runs_in_files_of_the_same_name_keep_apart_in_the_legend():
     assert run_names([Path("one/breakout.csv"), Path("two/breakout.csv")]) == ["one/breakout", "two/breakout"]
 
 
+@pytest.mark.slow
 def test_options_and_files_plot_cannot_use_get_one_line_errors(trained_run, tmp_path):
     csv_file = str(trained_run / "breakout.csv")
     assert_clear_error(run_script("plot.sh", csv_file, "--dpi", "0"), "--dpi")

@@ -8,20 +8,22 @@ import numpy as np
 import pytest
 
 from conftest import assert_clear_error, run_main, run_script
-from phase_statistics import read_csv_rows
+from simple_dqn.runs.results_csv import read_csv_rows
 
 
 @pytest.fixture(scope="module")
 def recording(trained_run, tmp_path_factory):
     """One game of the trained snapshot, recorded with sound, and its length from an evaluation's rows."""
     folder = tmp_path_factory.mktemp("recording")
-    result = run_script("record.sh", str(trained_run / "breakout_2.pkl"), "--sound", "true", "--max_test_frames", "600",
-                        "--record_screen_path", str(folder / "{game}"), "--video_file", str(folder / "{game}_{epoch}.mp4"),
+    result = run_script("record.sh", str(trained_run / "breakout_2.pkl"), "--sound", "true",
+                        "--max_test_frames", "600", "--record_screen_path", str(folder / "{game}"),
+                        "--video_file", str(folder / "{game}_{epoch}.mp4"),
                         "--results_folder", str(folder), "--progress", "false")
     assert result.returncode == 0, result.stderr
     return folder
 
 
+@pytest.mark.slow
 def test_record_sh_writes_every_frame_of_the_game_as_a_png(recording):
     frames = int(read_csv_rows(recording / "episodes.csv")[0]["frames"])
     pngs = sorted((recording / "breakout").glob("*.png"))
@@ -30,6 +32,7 @@ def test_record_sh_writes_every_frame_of_the_game_as_a_png(recording):
     assert cv2.imread(str(pngs[0])).shape == (210, 160, 3)
 
 
+@pytest.mark.slow
 def test_the_video_has_every_frame_at_60_per_second_and_starts_with_the_first_png(recording):
     with av.open(str(recording / "breakout_2.mp4")) as video:
         stream = video.streams.video[0]
@@ -41,24 +44,29 @@ def test_the_video_has_every_frame_at_60_per_second_and_starts_with_the_first_pn
     assert np.abs(frames[0].astype(int) - first_png).mean() < 4  # H.264 and 4:2:0 colour are lossy, a little
 
 
+@pytest.mark.slow
 def test_the_video_carries_the_games_sound_for_as_long_as_its_pictures(recording):
     with av.open(str(recording / "breakout_2.mp4")) as video:
         audio, pictures = video.streams.audio[0], video.streams.video[0]
         assert audio.codec_context.name == "aac"
         samples = np.concatenate([frame.to_ndarray().ravel() for frame in video.decode(audio)])
     assert np.abs(samples).max() > 0
-    assert float(audio.duration * audio.time_base) == pytest.approx(float(pictures.duration * pictures.time_base), abs=0.1)
+    assert float(audio.duration * audio.time_base) == pytest.approx(float(pictures.duration * pictures.time_base),
+                                                                    abs=0.1)
 
 
+@pytest.mark.slow
 def test_recording_needs_the_ale_backend_and_a_game_to_play(trained_run, tmp_path):
     snapshot = str(trained_run / "breakout_2.pkl")
     assert_clear_error(run_main("--load_weights", snapshot, "--video_file", str(tmp_path / "v.mp4")),
                        "give --play_games 1 or more")
-    assert_clear_error(run_main("--load_weights", snapshot, "--play_games", "1", "--sound", "true"), "give --video_file")
+    assert_clear_error(run_main("--load_weights", snapshot, "--play_games", "1", "--sound", "true"),
+                       "give --video_file")
     assert_clear_error(run_main("Breakout-v0", "--environment", "gym", "--load_weights", snapshot, "--play_games", "1",
                                 "--video_file", str(tmp_path / "v.mp4")), "use --environment ale")
 
 
+@pytest.mark.slow
 def test_a_mov_video_is_a_quicktime_file_shown_at_four_by_three(trained_run, tmp_path):
     result = run_main("--load_weights", str(trained_run / "breakout_2.pkl"), "--play_games", "1", "--max_test_frames",
                       "120", "--video_file", str(tmp_path / "{snapshot}.mov"), "--progress", "false")
@@ -69,6 +77,7 @@ def test_a_mov_video_is_a_quicktime_file_shown_at_four_by_three(trained_run, tmp
         assert (stream.width, stream.height) == (160, 210) and stream.display_aspect_ratio == Fraction(4, 3)
 
 
+@pytest.mark.slow
 def test_video_formats_and_path_names_it_cannot_write_are_refused_before_the_game(trained_run, tmp_path):
     snapshot = str(trained_run / "breakout_2.pkl")
     assert_clear_error(run_main("--load_weights", snapshot, "--play_games", "1", "--video_file",

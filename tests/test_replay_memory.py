@@ -5,17 +5,17 @@ import sys
 from dataclasses import dataclass
 
 import lz4.block
-
 import numpy as np
 import psutil
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from errors import UsageError
-from allocator import keep_freed_memory
-from environment import ALEEnvironment
-from replay_memory import ReplayMemory, bytes_per_transition, check_fits_in_memory
+from simple_dqn.dqn.allocator import keep_freed_memory
+from simple_dqn.dqn.environment import ALEEnvironment
+from simple_dqn.dqn.replay_memory import ReplayMemory, bytes_per_transition, check_fits_in_memory
+from simple_dqn.dqn.settings import EnvironmentSettings
+from simple_dqn.errors import UsageError
 
 SHAPE = (2, 3)
 
@@ -134,13 +134,13 @@ def test_compressed_and_plain_screens_give_identical_minibatches(size, history_l
     if plain.valid_indices().size == 0:
         return
     for _ in range(3):
-        for plain_part, compressed_part in zip(plain.get_minibatch(), compressed.get_minibatch()):
+        for plain_part, compressed_part in zip(plain.get_minibatch(), compressed.get_minibatch(), strict=True):
             np.testing.assert_array_equal(plain_part, compressed_part)
 
 
 def fill_with_atari_screens(memory: ReplayMemory, game: str) -> list[np.ndarray]:
     """Random play; returns the screens added, in order."""
-    environment, screens = ALEEnvironment(game, seed=1), []
+    environment, screens = ALEEnvironment(EnvironmentSettings(game=game), seed=1), []
     rng = np.random.default_rng(1)
     environment.new_game()
     for _ in range(memory.size):

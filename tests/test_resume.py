@@ -3,16 +3,16 @@
 import random
 import re
 import resource
+import shutil
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 import torch
 
-from conftest import ROOT, run_script
-from phase_statistics import TIME_COLUMNS, read_csv_rows
+from conftest import MAIN, ROOT, run_script
+from simple_dqn.runs.results_csv import TIME_COLUMNS, read_csv_rows
 
 # Epochs of a few hundred steps, a fixed seed: on the CPU every run of these settings is the same run.
 SMALL_EPOCHS = ["--random_steps", "200", "--train_steps", "300", "--test_steps", "200", "--replay_size", "2000",
@@ -21,7 +21,7 @@ SMALL_EPOCHS = ["--random_steps", "200", "--train_steps", "300", "--test_steps",
 
 
 def train_command(folder, epochs: int, *options: str) -> list[str]:
-    return [sys.executable, str(ROOT / "src" / "main.py"), "breakout", *SMALL_EPOCHS, "--epochs", str(epochs),
+    return [*MAIN, "breakout", *SMALL_EPOCHS, "--epochs", str(epochs),
             "--save_weights_prefix", str(folder / "breakout"), "--csv_file", str(folder / "breakout.csv"), *options]
 
 
@@ -49,6 +49,7 @@ def uninterrupted(tmp_path_factory):
     return rows_apart_from_timing(folder)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("compress", ["false", "true"])
 def test_a_run_resumed_after_epoch_2_gives_the_rows_of_one_never_interrupted(uninterrupted, tmp_path, compress):
     first = subprocess.run(train_command(tmp_path, 2, "--replay_compress", compress), cwd=ROOT, capture_output=True,
@@ -63,6 +64,7 @@ def test_a_run_resumed_after_epoch_2_gives_the_rows_of_one_never_interrupted(uni
 
 
 # A scheduler, or the death of a parent with several threads, may send SIGTERM more than once: the save goes on.
+@pytest.mark.slow
 @pytest.mark.parametrize("stops", [[signal.SIGINT], [signal.SIGTERM], [signal.SIGTERM, signal.SIGTERM]])
 def test_ctrl_c_or_sigterm_saves_where_the_run_stopped_and_resuming_completes_every_phase_once(uninterrupted, tmp_path,
                                                                                               stops):
@@ -80,7 +82,7 @@ def test_ctrl_c_or_sigterm_saves_where_the_run_stopped_and_resuming_completes_ev
                            r"./resume.sh (.*breakout_2\.pkl)", last)
     assert stopped, last
     # In the test phase, or between the two phases: then the test phase is where the resumed run begins.
-    assert torch.load(stopped[2], weights_only=True)["interrupted"]["phase"] == "test"
+    assert torch.load(stopped[2], weights_only=True)["stopped"]["phase"] == "test"
     snapshot = stopped[2]
 
     resumed = run_script("resume.sh", snapshot, "--epochs", "4")
@@ -93,6 +95,7 @@ def test_ctrl_c_or_sigterm_saves_where_the_run_stopped_and_resuming_completes_ev
     assert rows_apart_from_timing(tmp_path) == uninterrupted  # the game in progress went on as if never stopped
 
 
+@pytest.mark.slow
 def test_a_run_stopped_in_the_middle_of_a_training_game_goes_on_with_that_game_exactly(uninterrupted, tmp_path):
     process = subprocess.Popen(train_command(tmp_path, 50), cwd=ROOT, stderr=subprocess.PIPE, text=True)
     for line in process.stderr:
@@ -102,7 +105,7 @@ def test_a_run_stopped_in_the_middle_of_a_training_game_goes_on_with_that_game_e
     process.send_signal(signal.SIGTERM)
     rest = process.stderr.read()
     assert process.wait(timeout=60) == 0, rest
-    interrupted = torch.load(tmp_path / "breakout_2.pkl", weights_only=True)["interrupted"]
+    interrupted = torch.load(tmp_path / "breakout_2.pkl", weights_only=True)["stopped"]
     assert interrupted["phase"] == "train" and 0 < interrupted["steps_done"] < 300, interrupted
     assert interrupted["episode"]["screens"].shape == (4, 84, 84) and interrupted["episode"]["screens"].any()
     resumed = run_script("resume.sh", str(tmp_path / "breakout"), "--epochs", "4")
@@ -110,6 +113,7 @@ def test_a_run_stopped_in_the_middle_of_a_training_game_goes_on_with_that_game_e
     assert rows_apart_from_timing(tmp_path) == uninterrupted
 
 
+@pytest.mark.slow
 def test_killed_at_random_moments_the_run_resumes_to_the_rows_of_one_never_interrupted(uninterrupted, tmp_path):
     moments = random.Random(20)
     kills = completed = 0
@@ -134,19 +138,22 @@ def test_killed_at_random_moments_the_run_resumes_to_the_rows_of_one_never_inter
             path.unlink()
 
 
+@pytest.mark.slow
 def test_resume_refuses_a_replay_memory_that_is_missing_or_not_the_snapshots_unless_allowed(tmp_path):
     first = subprocess.run(train_command(tmp_path, 1), cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr
     snapshot = str(tmp_path / "breakout_1.pkl")
     (tmp_path / "breakout.replay").rename(tmp_path / "elsewhere.replay")
-    assert_stops_with_clear_error(run_script("resume.sh", snapshot, "--epochs", "2"), "does not exist", "--allow_empty_replay")
+    assert_stops_with_clear_error(run_script("resume.sh", snapshot, "--epochs", "2"),
+                                  "does not exist", "--allow_empty_replay")
 
     other = tmp_path / "other"
     other.mkdir()
     second = subprocess.run(train_command(other, 1), cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert second.returncode == 0, second.stderr
     (other / "breakout.replay").rename(tmp_path / "breakout.replay")
-    assert_stops_with_clear_error(run_script("resume.sh", snapshot, "--epochs", "2"), "another snapshot", "--allow_empty_replay")
+    assert_stops_with_clear_error(run_script("resume.sh", snapshot, "--epochs", "2"),
+                                  "another snapshot", "--allow_empty_replay")
 
     allowed = run_script("resume.sh", snapshot, "--epochs", "2", "--allow_empty_replay", "true")
     assert allowed.returncode == 0, allowed.stderr
@@ -162,6 +169,7 @@ def files_limited_to(megabytes: int):
 
 
 # The replay memory of these runs takes 14 MB, a snapshot 27 MB: 4 MB stops the first, 20 MB the second.
+@pytest.mark.slow
 @pytest.mark.parametrize("megabytes", [4, 20])
 def test_a_save_that_cannot_be_written_stops_the_run_and_keeps_the_last_snapshot_whole(uninterrupted, tmp_path,
                                                                                       megabytes):
@@ -178,6 +186,7 @@ def test_a_save_that_cannot_be_written_stops_the_run_and_keeps_the_last_snapshot
     assert rows_apart_from_timing(tmp_path) == uninterrupted  # nothing of the run was lost
 
 
+@pytest.mark.slow
 def test_a_gymnasium_id_resumes_exactly_too(tmp_path):
     """Its random frame skips and sticky actions come from the id's own generator, kept with the emulator."""
     gym = ["--environment", "gym"]
@@ -191,3 +200,22 @@ def test_a_gymnasium_id_resumes_exactly_too(tmp_path):
     resumed = run_script("resume.sh", str(stopped / "breakout_2.pkl"), "--epochs", "3")
     assert resumed.returncode == 0, resumed.stderr
     assert rows_apart_from_timing(stopped) == rows_apart_from_timing(whole)
+
+
+VERSION_1 = ROOT / "tests" / "fixtures" / "snapshot_version_1"
+
+
+@pytest.mark.slow
+def test_a_run_saved_by_snapshot_format_1_resumes_to_the_rows_of_one_never_interrupted(tmp_path):
+    """The fixture was saved in the middle of a phase and a game by the toolkit before it became one package."""
+    for name in ("breakout_2.pkl", "breakout.replay", "breakout.csv"):
+        shutil.copy(VERSION_1 / name, tmp_path / name)
+    assert torch.load(tmp_path / "breakout_2.pkl", weights_only=True)["version"] == 1
+    resumed = run_script("resume.sh", str(tmp_path / "breakout_2.pkl"), "--save_weights_prefix",
+                         str(tmp_path / "breakout"), "--csv_file", str(tmp_path / "breakout.csv"))
+    assert resumed.returncode == 0, resumed.stderr
+    assert "loaded " + str(tmp_path / "breakout.replay") + ": 600 transitions" in resumed.stderr
+    never_stopped = [{column: value for column, value in row.items() if column not in TIME_COLUMNS}
+                     for row in read_csv_rows(VERSION_1 / "uninterrupted.csv")]
+    assert rows_apart_from_timing(tmp_path) == never_stopped
+    assert torch.load(tmp_path / "breakout_2.pkl", weights_only=True)["version"] == 2  # saved anew at epoch 2's end

@@ -16,11 +16,11 @@ import cv2
 import psutil
 import pytest
 
-import sweep
 from conftest import ROOT, TINY_RUN, assert_clear_error, run_command, run_script
-from phase_statistics import read_csv_rows
-from sweep_run import RunCrashed, execute_run, plan_runs, write_status
-from sweep_summary import game_results, median_normalised, write_summary
+from simple_dqn.runs.results_csv import read_csv_rows
+from simple_dqn.sweeps import driver as sweep
+from simple_dqn.sweeps.run import RunCrashed, execute_run, plan_runs, write_status
+from simple_dqn.sweeps.summary import game_results, median_normalised, write_summary
 
 SWEEP_TRAINING = [option for option in TINY_RUN if option not in ("--progress", "false")]
 EVALUATION = ["--evaluation_options", "--episodes 2 --max_test_frames 800"]
@@ -58,6 +58,7 @@ def finished_sweep(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subp
     return storage / "tiny", subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr), worker
 
 
+@pytest.mark.slow
 def test_a_sweep_trains_and_evaluates_every_game_with_every_seed(finished_sweep):
     folder, result, _ = finished_sweep
     assert result.returncode == 0, result.stderr
@@ -72,6 +73,7 @@ def test_a_sweep_trains_and_evaluates_every_game_with_every_seed(finished_sweep)
         assert json.loads((folder / run / "status.json").read_text())["state"] == "done"
 
 
+@pytest.mark.slow
 def test_a_killed_task_is_retried_and_resumes_from_its_snapshot(finished_sweep):
     folder, result, killed_pid = finished_sweep
     status = json.loads((folder / "breakout_s1" / "status.json").read_text())
@@ -85,6 +87,7 @@ def test_a_killed_task_is_retried_and_resumes_from_its_snapshot(finished_sweep):
         assert json.loads((folder / untouched / "status.json").read_text())["attempt"] == 1
 
 
+@pytest.mark.slow
 def test_the_summary_gives_each_game_over_seeds_beside_the_paper(finished_sweep):
     folder, _, _ = finished_sweep
     with open(folder / "summary.csv", newline="") as file:
@@ -103,7 +106,8 @@ def test_the_summary_gives_each_game_over_seeds_beside_the_paper(finished_sweep)
         assert float(row["paper_human_normalised_percent"]) == pytest.approx(100 * (paper - random) / (human - random),
                                                                               rel=1e-5)
     both = sorted(float(rows[game]["human_normalised_percent"]) for game in ("breakout", "pong"))
-    assert float(rows["median"]["human_normalised_percent"]) == pytest.approx(statistics.fmean(both), rel=1e-5, abs=1e-4)
+    assert float(rows["median"]["human_normalised_percent"]) == pytest.approx(statistics.fmean(both),
+                                                                              rel=1e-5, abs=1e-4)
     markdown = (folder / "summary.md").read_text()
     assert "| breakout | 2 |" in markdown and "| 401.2 |" in markdown and "| 18.9 |" in markdown
     assert "Median human-normalised score over 2 games" in markdown
@@ -111,6 +115,7 @@ def test_the_summary_gives_each_game_over_seeds_beside_the_paper(finished_sweep)
     assert picture.shape[1] > picture.shape[0] > 200 and picture.std() > 10  # two figures side by side, drawn
 
 
+@pytest.mark.slow
 def test_status_shows_every_run_and_the_same_command_continues_a_finished_sweep(finished_sweep):
     folder, _, _ = finished_sweep
     status = run_script("sweep.sh", "--status", "--storage", str(folder.parent))
@@ -141,6 +146,7 @@ def cluster() -> str:
     run_command([ray, "stop", "--force"])
 
 
+@pytest.mark.slow
 def test_a_sweep_on_a_cluster_stopped_with_ctrl_c_is_continued_by_the_same_command(tmp_path, cluster):
     command = sweep_command(tmp_path, "stopped", "pong", "1", 3, "--address", cluster)
     process = subprocess.Popen(command, cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -162,6 +168,7 @@ def test_a_sweep_on_a_cluster_stopped_with_ctrl_c_is_continued_by_the_same_comma
     assert "attempt 2: resuming" in log and "attempt 2: training" not in log
 
 
+@pytest.mark.slow
 def test_a_run_stopped_without_its_replay_memory_is_retried_and_resumes(tmp_path):
     """One run as a task executes it, without Ray: main.py stopped by SIGTERM saves and exits 0, which is not a
     finished run; the next attempt resumes from a snapshot that has no replay memory beside it."""
@@ -169,15 +176,15 @@ def test_a_run_stopped_without_its_replay_memory_is_retried_and_resumes(tmp_path
                 "train_options": [*SWEEP_TRAINING, *FAST, "--epochs", "2", "--save_replay_memory", "false"]}
     (tmp_path / "sweep.json").write_text(json.dumps({"settings": settings}))
     [spec] = plan_runs(tmp_path, settings)
-    attempt = threading.Thread(target=lambda: outcome.append(capture(execute_run, spec, "src/main.py")))
+    attempt = threading.Thread(target=lambda: outcome.append(capture(execute_run, spec)))
     outcome: list = []
     attempt.start()
     wait_for_file(tmp_path / "pong_s4" / "pong_1.pkl")
-    [main_py] = [child for child in psutil.Process().children() if "src/main.py" in " ".join(child.cmdline())]
+    [main_py] = [child for child in psutil.Process().children() if "-m simple_dqn" in " ".join(child.cmdline())]
     main_py.send_signal(signal.SIGTERM)
     attempt.join(timeout=120)
     assert isinstance(outcome[0], RunCrashed) and "stopped before its last epoch" in str(outcome[0])
-    summary = execute_run(spec, "src/main.py")
+    summary = execute_run(spec)
     assert summary["episodes"] == 1 and summary["random_seed"] == 4
     log = (tmp_path / "pong_s4" / "train.log").read_text()
     assert "attempt 2: resuming" in log and "going on with an empty replay memory" in log, log
@@ -208,7 +215,8 @@ def test_the_summary_of_hand_written_evaluations_is_the_hand_computed_one(tmp_pa
     for spec in specs:
         if (spec.game, spec.seed) in scores:
             (Path(spec.folder) / "evaluation").mkdir(parents=True)
-            (Path(spec.folder) / "evaluation" / "summary.json").write_text(json.dumps({"mean": scores[spec.game, spec.seed]}))
+            summary = {"mean": scores[spec.game, spec.seed]}
+            (Path(spec.folder) / "evaluation" / "summary.json").write_text(json.dumps(summary))
         write_status(Path(spec.folder), state="done")
     rows = {row["game"]: row for row in game_results(specs)}
     assert rows["breakout"]["mean"] == 20.0 and rows["breakout"]["std"] == 10.0  # the sample deviation of 10, 20, 30
@@ -228,8 +236,10 @@ def test_the_summary_of_hand_written_evaluations_is_the_hand_computed_one(tmp_pa
     assert "surround_s2, surround_s3, pong_s1, pong_s2, pong_s3" in markdown
 
 
+@pytest.mark.slow
 def test_bad_input_gets_one_line_from_the_script(tmp_path):
-    assert_clear_error(run_script("sweep.sh", "--games", "breakot", "--storage", str(tmp_path)), "unknown game", "breakout")
+    assert_clear_error(run_script("sweep.sh", "--games", "breakot", "--storage", str(tmp_path)),
+                       "unknown game", "breakout")
     assert_clear_error(run_script("sweep.sh", "--games", "pong", "--cpus_per_run", "64", "--storage", str(tmp_path)),
                        "asks for 64 CPUs", "this machine has")
     assert not list(tmp_path.iterdir())  # refused before the sweep's folder is made
@@ -255,7 +265,8 @@ def test_bad_input_gets_one_line_from_the_script(tmp_path):
 def test_bad_input_gets_one_line_before_any_run_starts(tmp_path, capsys, arguments, fragments):
     (tmp_path / "not_a_sweep").mkdir()
     if "--storage" not in arguments:
-        arguments = [*arguments, "--storage", str(tmp_path)] + (["--name", "not_a_sweep"] if "--status" in arguments else [])
+        name = ["--name", "not_a_sweep"] if "--status" in arguments else []
+        arguments = [*arguments, "--storage", str(tmp_path)] + name
     try:
         code = sweep.main(arguments)
     except SystemExit as exit:  # argparse's own refusals
@@ -265,10 +276,12 @@ def test_bad_input_gets_one_line_before_any_run_starts(tmp_path, capsys, argumen
     assert not list(tmp_path.glob("*/*_s*"))
 
 
+@pytest.mark.slow
 def test_the_rest_of_the_toolkit_needs_no_ray(tmp_path):
     """main.py trains, and --status reads a sweep, with ray made impossible to import."""
-    no_ray = "import sys; sys.modules['ray'] = None; sys.path.insert(0, 'src'); sys.argv = sys.argv[1:]; "
-    trained = run_command([sys.executable, "-c", no_ray + "import runpy; runpy.run_path('src/main.py', run_name='__main__')",
+    no_ray = "import sys; sys.modules['ray'] = None; sys.argv = sys.argv[1:]; "
+    trained = run_command([sys.executable, "-c",
+                           no_ray + "import runpy; runpy.run_module('simple_dqn', run_name='__main__')",
                            "main.py", "pong", *TINY_RUN, "--epochs", "1", "--train_steps", "100", "--test_steps", "0",
                            "--csv_file", str(tmp_path / "pong.csv")])
     assert trained.returncode == 0, trained.stderr
@@ -276,7 +289,8 @@ def test_the_rest_of_the_toolkit_needs_no_ray(tmp_path):
     settings = {"games": ["pong"], "seeds": [1], "train_options": [], "protocol": "nature", "evaluation_options": []}
     (tmp_path / "sweep").mkdir()
     (tmp_path / "sweep" / "sweep.json").write_text(json.dumps({"settings": settings, "started": 0, "driver": {}}))
-    status = run_command([sys.executable, "-c", no_ray + "import runpy; runpy.run_path('src/sweep.py', run_name='__main__')",
+    status = run_command([sys.executable, "-c",
+                          no_ray + "import runpy; runpy.run_module('simple_dqn.sweeps.driver', run_name='__main__')",
                           "sweep.py", "--status", "--storage", str(tmp_path)])
     assert status.returncode == 0, status.stderr
     assert "pong_s1" in status.stdout and "0/200" in status.stdout

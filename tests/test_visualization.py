@@ -10,10 +10,17 @@ import torch
 from torch import nn
 
 from conftest import assert_clear_error, run_main, run_script
-from deepqnetwork import DeepQNetwork
-from environment import ALEEnvironment
-from guided_backprop import convolutions_of, guided_backprop, saliency, strongest_activations
-from visualization import COLOUR_CODE, guided_backprop_sections, map_picture, saliency_sections, state_picture
+from simple_dqn.dqn.deepqnetwork import DeepQNetwork
+from simple_dqn.dqn.environment import ALEEnvironment
+from simple_dqn.dqn.settings import EnvironmentSettings, NetworkSettings
+from simple_dqn.watch.guided_backprop import convolutions_of, guided_backprop, saliency, strongest_activations
+from simple_dqn.watch.visualization import (
+    COLOUR_CODE,
+    guided_backprop_sections,
+    map_picture,
+    saliency_sections,
+    state_picture,
+)
 
 # One 3x3 screen of 0 and 255 (0 and 1 once scaled), two 2x2 filters, then one 2x2 filter over both.
 SCREEN = np.array([[[255, 0, 255], [0, 255, 0], [255, 255, 0]]], dtype=np.uint8)
@@ -50,7 +57,7 @@ def test_the_strongest_activation_of_each_filter_is_found_over_states_and_positi
 
 def test_the_search_finds_the_same_strongest_activations_in_batches_of_any_size(breakout_states):
     torch.manual_seed(0)
-    convolutions = convolutions_of(DeepQNetwork(4, device=torch.device("cpu")).online)
+    convolutions = convolutions_of(DeepQNetwork(4, NetworkSettings(), (4, 84, 84), True, torch.device("cpu")).online)
     at_once = strongest_activations(convolutions, breakout_states, filters=6)
     one_by_one = strongest_activations(convolutions, breakout_states, filters=6, batch_size=1)
     where = [(each.layer, each.filter, each.state_index, each.position) for each in at_once]
@@ -93,7 +100,7 @@ class GuidedReLU(torch.autograd.Function):
 @pytest.fixture(scope="module")
 def breakout_states() -> np.ndarray:
     """States of a real game of Breakout, played at random, frames stacked as the agent stacks them."""
-    environment = ALEEnvironment("breakout", seed=3)
+    environment = ALEEnvironment(EnvironmentSettings(game="breakout"), seed=3)
     environment.new_game()
     rng = np.random.default_rng(3)
     screens = [environment.get_screen()]
@@ -106,7 +113,7 @@ def breakout_states() -> np.ndarray:
 @pytest.mark.parametrize("layer", [0, 1, 2])
 def test_on_the_real_network_the_signal_is_zero_exactly_where_the_forward_relus_are_closed(breakout_states, layer):
     torch.manual_seed(0)
-    convolutions = convolutions_of(DeepQNetwork(4, device=torch.device("cpu")).online)
+    convolutions = convolutions_of(DeepQNetwork(4, NetworkSettings(), (4, 84, 84), True, torch.device("cpu")).online)
     strongest = [each for each in strongest_activations(convolutions, breakout_states, 4) if each.layer == layer][0]
     state = breakout_states[strongest.state_index]
     influence, signals = guided_backprop(convolutions, state, layer, strongest.filter, strongest.position)
@@ -118,7 +125,7 @@ def test_on_the_real_network_the_signal_is_zero_exactly_where_the_forward_relus_
         activations = GuidedReLU.apply(pre_activations[-1])
     activations[0, strongest.filter, strongest.position[0], strongest.position[1]].backward()
 
-    for signal, pre_activation in zip(signals, reversed(pre_activations)):
+    for signal, pre_activation in zip(signals, reversed(pre_activations), strict=True):
         closed = pre_activation <= 0
         assert torch.all(signal[closed] == 0) and torch.any(signal[~closed] > 0)
     assert np.abs(influence).max() > 0
@@ -127,7 +134,7 @@ def test_on_the_real_network_the_signal_is_zero_exactly_where_the_forward_relus_
 
 def test_saliency_is_the_gradient_of_the_q_value_of_the_action(breakout_states):
     torch.manual_seed(0)
-    network = DeepQNetwork(4, device=torch.device("cpu")).online
+    network = DeepQNetwork(4, NetworkSettings(), (4, 84, 84), True, torch.device("cpu")).online
     state = breakout_states[-1]
     gradient = saliency(network, state, 2)
     frame, row, column = np.unravel_index(np.abs(gradient).argmax(), gradient.shape)
@@ -170,6 +177,7 @@ def decoded(source: str) -> np.ndarray:
     return cv2.imdecode(np.frombuffer(base64.b64decode(source.split(",", 1)[1]), np.uint8), cv2.IMREAD_COLOR)
 
 
+@pytest.mark.slow
 def test_nvis_sh_writes_one_page_with_a_state_and_its_map_for_each_layer_and_filter(trained_run, tmp_path):
     page_path = tmp_path / "{game}.html"
     result = run_script("nvis.sh", str(trained_run / "breakout_2.pkl"), "--visualization_file", str(page_path),
@@ -192,6 +200,7 @@ def test_nvis_sh_writes_one_page_with_a_state_and_its_map_for_each_layer_and_fil
     assert not list(tmp_path.glob(".*.tmp"))  # written through a temporary file, renamed into place
 
 
+@pytest.mark.slow
 def test_nvis_sh_saliency_shows_the_states_leading_to_the_most_valued_step(trained_run, tmp_path):
     result = run_script("nvis.sh", str(trained_run / "breakout_2.pkl"), "--visualization", "saliency",
                         "--visualization_states", "5", "--visualization_file", str(tmp_path / "saliency.html"),
@@ -207,7 +216,7 @@ def test_nvis_sh_saliency_shows_the_states_leading_to_the_most_valued_step(train
 
 def test_a_peak_among_the_first_steps_is_shown_with_the_steps_after_it(breakout_states):
     torch.manual_seed(0)
-    network = DeepQNetwork(4, device=torch.device("cpu")).online
+    network = DeepQNetwork(4, NetworkSettings(), (4, 84, 84), True, torch.device("cpu")).online
     count = len(breakout_states)
     q_values = np.zeros((count, 4), dtype=np.float32)
     q_values[1, 2] = 5.0
@@ -223,13 +232,15 @@ def test_a_peak_among_the_first_steps_is_shown_with_the_steps_after_it(breakout_
                                                                                     str(count - 1)]
 
 
+@pytest.mark.slow
 def test_a_visualization_that_could_not_be_written_is_refused_before_the_game(trained_run, tmp_path):
     blocked = tmp_path / "file"
     blocked.write_text("a file, not a folder")
     result = run_script("nvis.sh", str(trained_run / "breakout_2.pkl"), "--visualization_file",
                         str(blocked / "breakout.html"))
     assert_clear_error(result, "visualization")
-    assert_clear_error(run_script("nvis.sh", str(trained_run / "breakout_2.pkl"), "--visualization_file", str(tmp_path)),
+    assert_clear_error(run_script("nvis.sh", str(trained_run / "breakout_2.pkl"), "--visualization_file",
+                                  str(tmp_path)),
                        "is a folder")
     assert_clear_error(run_main("--load_weights", str(trained_run / "breakout_2.pkl"), "--play_games", "1",
                                 "--visualization", "saliency"), "--visualization_file")

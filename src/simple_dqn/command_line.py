@@ -1,0 +1,205 @@
+"""The command line: argparse built from the settings groups, and the precedence of what sets an option.
+
+An option given on the command line wins; then the evaluation protocol's value; then, for an option
+whose policy lets it, the value in the snapshot loaded; then its default.
+"""
+
+import argparse
+import dataclasses
+import re
+import secrets
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from simple_dqn.dqn.settings import AgentSettings, EnvironmentSettings, NetworkSettings, ReplaySettings
+from simple_dqn.errors import UsageError
+from simple_dqn.option import METAVARS, Declaration, OptionParser, SetBy, SettingsGroup, policy_from_snapshot
+from simple_dqn.runs.checkpoint import Snapshot, load_snapshot
+from simple_dqn.runs.evaluation import PROTOCOLS
+from simple_dqn.runs.settings import CommonSettings, EvaluationSettings, LoopSettings
+from simple_dqn.watch.settings import VIDEO_SUFFIXES, DisplaySettings, VisualizationSettings
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Every option of a run, by group, in the order --help shows them."""
+
+    environment: EnvironmentSettings
+    replay: ReplaySettings
+    network: NetworkSettings
+    agent: AgentSettings
+    loop: LoopSettings
+    evaluation: EvaluationSettings
+    display: DisplaySettings
+    visualization: VisualizationSettings
+    common: CommonSettings
+
+    @classmethod
+    def groups(cls) -> list[type[SettingsGroup]]:
+        return [field.type for field in dataclasses.fields(cls)]  # type: ignore[misc]
+
+    @classmethod
+    def from_values(cls, values: dict[str, Any]) -> "Settings":
+        return cls(*(group.from_values(values) for group in cls.groups()))
+
+    def values(self) -> dict[str, Any]:
+        """Every option by name: what a snapshot keeps of them."""
+        return {field.name: getattr(group, field.name)
+                for group in (getattr(self, part.name) for part in dataclasses.fields(self))
+                for field in dataclasses.fields(group)}
+
+    def with_values(self, **changes: Any) -> "Settings":
+        return Settings.from_values(self.values() | changes)
+
+
+def declarations() -> Iterator[tuple[type[SettingsGroup], dataclasses.Field, Declaration]]:
+    for group in Settings.groups():
+        for field, declaration in group.declarations():
+            yield group, field, declaration
+
+
+def flags(declaration: Declaration, name: str) -> list[str]:
+    return [name] if declaration.positional else [f"--{name}", *declaration.aliases]
+
+
+def flags_set_by(command: SetBy) -> list[str]:
+    """Every spelling of the options ``command`` sets itself."""
+    return [flag for _, field, declaration in declarations() if command in declaration.set_by
+            for flag in flags(declaration, field.name)]
+
+
+def build_parser(suppress_defaults: bool = False) -> OptionParser:
+    """With ``suppress_defaults`` the parsed options are only those given on the command line."""
+    parser = OptionParser(
+        prog="main.py",
+        usage="%(prog)s [game] [options]",
+        description="Train, test or play a Nature DQN on an Atari game. Defaults reproduce Mnih et al. 2015. "
+                    "Steps are agent steps (one action = --frame_skip emulator frames).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        allow_abbrev=False,
+    )
+    for group in Settings.groups():
+        arguments = parser.add_argument_group(group.TITLE)
+        for field, declaration in group.declarations():
+            settings: dict[str, Any] = {"help": declaration.help,
+                                        "default": argparse.SUPPRESS if suppress_defaults else field.default}
+            if declaration.positional:
+                settings["nargs"] = "?"
+            if declaration.flag:
+                settings["action"] = "store_true"
+            else:
+                if declaration.parse is not None:
+                    settings["type"] = declaration.parse
+                if declaration.choices is not None:
+                    settings["choices"] = declaration.choices
+                elif not declaration.positional:
+                    settings["metavar"] = declaration.metavar or METAVARS.get(declaration.parse, "PATH")  # type: ignore[arg-type]
+            arguments.add_argument(*flags(declaration, field.name), **settings)
+    return parser
+
+
+def parse_values(argv: Sequence[str] | None, snapshot_options: dict | None = None,
+                 resume: bool = False) -> dict[str, Any]:
+    """Every option by name: ``argv``'s, then the protocol's, then the snapshot's where its policy lets it."""
+    values = vars(build_parser().parse_args(argv))
+    explicit = set(vars(build_parser(suppress_defaults=True).parse_args(argv)))
+    for group, field, declaration in declarations():
+        policy = policy_from_snapshot(group, declaration)
+        supplied = policy == "always" or (policy == "resume" and resume)
+        if snapshot_options and field.name in snapshot_options and supplied and field.name not in explicit:
+            values[field.name] = snapshot_options[field.name]
+    for name, value in PROTOCOLS.get(values["protocol"], {}).items():
+        if name not in explicit:
+            values[name] = value
+    return values
+
+
+def parse_options(argv: Sequence[str] | None, snapshot_options: dict | None = None,
+                  resume: bool = False) -> Settings:
+    """The settings ``argv`` gives, completed as ``parse_values`` says."""
+    return Settings.from_values(parse_values(argv, snapshot_options, resume))
+
+
+def read_settings(argv: Sequence[str] | None) -> tuple[Settings, Snapshot | None]:
+    """The settings, completed from the snapshot that ``--load_weights`` names, and that snapshot.
+
+    A random seed is drawn here when none is given, and kept in the snapshots, so any run can be repeated.
+    """
+    values = parse_values(argv)
+    snapshot = None
+    if values["load_weights"]:
+        snapshot = load_snapshot(values["load_weights"])
+        values = parse_values(argv, snapshot.options, resume=values["resume"])
+        if values["game"] is None:  # the Gymnasium id or the ROM file (while it is there) it was trained with
+            trained_with = snapshot.options["game"]
+            usable = trained_with and (values["environment"] == "gym" or Path(trained_with).is_file())
+            values["game"] = trained_with if usable else snapshot.game
+        if values["resume"] and values["optimizer"] != snapshot.options["optimizer"]:
+            raise UsageError(f"snapshot {values['load_weights']} was trained with --optimizer "
+                             f"{snapshot.options['optimizer']}; a resumed run keeps it")
+    elif values["resume"]:
+        raise UsageError("--resume needs --load_weights SNAPSHOT, the snapshot to continue from")
+    if values["random_seed"] is None:
+        values["random_seed"] = secrets.randbits(31)
+    settings = Settings.from_values(values)
+    check_settings(settings)
+    if snapshot is not None and settings.loop.resume and snapshot.epoch >= settings.loop.epochs \
+            and not snapshot.stopped:
+        raise UsageError(f"snapshot {settings.loop.load_weights} is already at epoch {snapshot.epoch} of "
+                         f"--epochs {settings.loop.epochs}: pass a larger --epochs to train longer")
+    return settings, snapshot
+
+
+def check_settings(settings: Settings) -> None:
+    """The checks that span several options (single options are checked as they are parsed)."""
+    environment, loop, display, visualization = settings.environment, settings.loop, settings.display, \
+        settings.visualization
+    evaluation = settings.evaluation
+    if environment.game is None:
+        raise UsageError("name a game: a ROM file such as roms/breakout.bin or a game name such as breakout")
+    if settings.network.double_q and not settings.agent.target_steps:
+        raise UsageError("--double_q values the online network's choice with the target network: give "
+                         "--target_steps above 0 (without a target network it would be plain DQN)")
+    if settings.network.min_reward > settings.network.max_reward:
+        raise UsageError(f"--min_reward {settings.network.min_reward} is larger than --max_reward "
+                         f"{settings.network.max_reward}")
+    minimum = settings.network.batch_size + settings.replay.history_length
+    if (loop.random_steps or loop.train_steps) and settings.replay.replay_size <= minimum:
+        raise UsageError(f"--replay_size {settings.replay.replay_size} must exceed --batch_size plus --history_length "
+                         f"({minimum}), or learning never starts")
+    if not (loop.play_games or loop.random_steps or loop.train_steps or loop.test_steps):
+        raise UsageError("nothing to do: --random_steps, --train_steps, --test_steps and --play_games are all 0")
+    if evaluation.protocol == "gym" and environment.environment != "gym":
+        raise UsageError("--protocol gym evaluates on a Gymnasium id: add --environment gym and an id such as "
+                         "Breakout-v0, or use --protocol nature")
+    if (evaluation.protocol or evaluation.results_folder) and not loop.load_weights:
+        raise UsageError("an evaluation plays a snapshot: give --load_weights SNAPSHOT (or use evaluate.sh SNAPSHOT)")
+    if (evaluation.protocol or evaluation.results_folder) and not loop.play_games:
+        raise UsageError("an evaluation plays whole games: give --episodes 1 or more")
+    recording = display.record_screen_path or display.video_file
+    if recording and not loop.play_games:
+        raise UsageError("recording is of games played: give --play_games 1 or more")
+    values = settings.values()
+    for _, field, declaration in declarations():
+        given = values[field.name] if declaration.placeholders else None
+        unknown = set(re.findall(r"\{[^}]*\}", given or "")) - set(declaration.placeholders)
+        if unknown:
+            raise UsageError(f"--{field.name} {given}: it may name {', '.join(declaration.placeholders)}, "
+                             f"not {', '.join(sorted(unknown))}")
+    if display.video_file and Path(display.video_file).suffix.lower() not in VIDEO_SUFFIXES:
+        raise UsageError(f"--video_file {display.video_file}: an H.264 video is written as "
+                         f"{' or '.join(VIDEO_SUFFIXES)}")
+    if display.sound and not display.video_file:
+        raise UsageError("--sound goes into the video: give --video_file too")
+    if recording and environment.environment != "ale":
+        raise UsageError("recording takes every emulated frame from ale-py's own interface: use --environment ale")
+    if visualization.visualization and not visualization.visualization_file:
+        raise UsageError("--visualization chooses what the page shows: give --visualization_file too (or use "
+                         "./nvis.sh)")
+    if visualization.visualization_file and not loop.play_games:
+        raise UsageError("the visualization is of games played: give --play_games 1 or more")
+    if display.display_screen != "false" and not loop.play_games:
+        raise UsageError("the screen is shown for games played: give --play_games 1 or more")
+    if display.display_screen != "false" and environment.environment != "ale":
+        raise UsageError("the display takes every emulated frame from ale-py's own interface: use --environment ale")

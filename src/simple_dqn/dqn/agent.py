@@ -1,0 +1,185 @@
+"""The epsilon-greedy agent and the phases it plays: random, train, test and play."""
+
+from collections.abc import Callable
+from typing import Protocol, cast
+
+import numpy as np
+import torch
+
+from simple_dqn.dqn.deepqnetwork import DeepQNetwork
+from simple_dqn.dqn.environment import Environment
+from simple_dqn.dqn.replay_memory import ReplayMemory
+from simple_dqn.dqn.settings import AgentSettings
+from simple_dqn.dqn.state_buffer import StateBuffer
+from simple_dqn.stopping import StopRequest
+
+# Sees each action chosen, with the state's Q-values, and returns the action to take: a viewer's manual control.
+Steer = Callable[[int, np.ndarray], int]
+# Sees each state acted on (a view: copy it to keep it), its Q-values and the action taken.
+ActionObserver = Callable[[np.ndarray, np.ndarray, int], None]
+
+
+class StepObserver(Protocol):
+    """What the agent tells as it plays: the phase's statistics."""
+
+    def on_step(self, reward: float, game_over: bool, game_frames: int = 0) -> None: ...
+
+    def on_update(self, loss: torch.Tensor) -> None: ...
+
+
+class Agent:
+    """Plays the environment and, in training, fills replay memory and updates the network.
+
+    Step counters are agent steps (one action, ``frame_skip`` frames).  Every phase
+    starts a new game and abandons its unfinished one at the end, so phases never
+    share a game and their statistics count whole games only.
+    """
+
+    def __init__(
+        self,
+        environment: Environment,
+        network: DeepQNetwork,
+        memory: ReplayMemory | None,
+        statistics: StepObserver,
+        settings: AgentSettings,
+        state_shape: tuple[int, int, int],
+        seed: int | np.random.SeedSequence | None = None,
+        stop: StopRequest | None = None,
+    ) -> None:
+        """``state_shape``: (history_length, height, width) of the states acted on."""
+        self.environment = environment
+        self.network = network
+        self.memory = memory
+        self.statistics = statistics
+        self.settings = settings
+        self.state_buffer = StateBuffer(state_shape[0], state_shape[1:])
+        self.rng = np.random.default_rng(seed)
+        self.stop = stop or StopRequest()
+        self.total_train_steps = 0
+        self.weight_updates = 0
+        self.last_exploration_rate = settings.exploration_rate_start
+        self._continue_episode = False
+        self._steer: Steer | None = None
+        self._action_observers: list[ActionObserver] = []
+
+    def let_steer(self, steer: Steer) -> None:
+        """Let ``steer`` see each action chosen with its Q-values, and put another in its place (one steer only)."""
+        if self._steer is not None:
+            raise ValueError("the agent is steered already")
+        self._steer = steer
+
+    def observe_actions(self, observer: ActionObserver) -> None:
+        """Tell ``observer`` each state acted on, its Q-values and the action taken, after any steer."""
+        self._action_observers.append(observer)
+
+    def state_dict(self) -> dict:
+        """Step counters and the random generator, so a resumed run explores exactly as it would have."""
+        return {"total_train_steps": self.total_train_steps, "weight_updates": self.weight_updates,
+                "rng": self.rng.bit_generator.state}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.total_train_steps, self.weight_updates = state["total_train_steps"], state["weight_updates"]
+        self.rng.bit_generator.state = state["rng"]
+
+    def exploration_rate(self) -> float:
+        """Linear from start to end over the first ``exploration_decay_steps`` training steps."""
+        start, end = self.settings.exploration_rate_start, self.settings.exploration_rate_end
+        if self.total_train_steps >= self.settings.exploration_decay_steps:
+            return end
+        return start + self.total_train_steps / self.settings.exploration_decay_steps * (end - start)
+
+    def play_random(self, steps: int) -> None:
+        """Fill replay memory with a uniform random policy before learning starts."""
+        self._play(steps, mode="train", store=True, learn=False, exploration_rate=lambda: 1.0)
+
+    def train(self, steps: int) -> None:
+        self._play(steps, mode="train", store=True, learn=True, exploration_rate=self.exploration_rate)
+
+    def test(self, steps: int) -> None:
+        self._play(steps, mode="test", store=False, learn=False,
+                   exploration_rate=lambda: self.settings.exploration_rate_test)
+
+    def play(self, games: int) -> None:
+        """Play whole games with the test exploration rate, storing them when there is a memory."""
+        self._play(None, mode="test", store=self.memory is not None, learn=False,
+                   exploration_rate=lambda: self.settings.exploration_rate_test, games=games)
+
+    def _play(self, steps: int | None, *, mode: str, store: bool, learn: bool,
+              exploration_rate: Callable[[], float], games: int | None = None) -> None:
+        if self.stop.requested:  # asked to stop before the phase began: it begins on resuming, as it would have
+            return
+        if (store or learn) and self.memory is None:
+            raise ValueError("a phase that stores transitions or learns needs a replay memory")
+        memory = cast(ReplayMemory, self.memory)  # used only where it was just checked
+        self.environment.set_mode(mode)
+        if self._continue_episode:
+            self._continue_episode = False
+        else:
+            if store:
+                memory.truncate_episode()  # the previous phase's episode ends where that phase ended
+            self._start_episode(new_game=True)
+        games_left = games
+        step = 0
+        while (steps is None or step < steps) and (games_left is None or games_left > 0) and not self.stop.requested:
+            epsilon = exploration_rate()
+            action = self._choose_action(epsilon)
+            reward = self.environment.act(action)
+            terminal = self.environment.is_terminal()
+            if store:
+                memory.add(self.state_buffer.newest(), action, reward, terminal)
+            game_over = self.environment.is_game_over()
+            self.statistics.on_step(reward, game_over, self.environment.episode_frames() if game_over else 0)
+            if learn:
+                self._learn(memory)
+            if game_over and games_left is not None:
+                games_left -= 1
+            if not terminal:
+                self.state_buffer.add(self.environment.get_screen())
+            elif games_left != 0:  # after the last game of a play phase, no new one is begun
+                self._start_episode()
+            self.last_exploration_rate = epsilon
+            step += 1
+
+    def continue_episode(self, screens: np.ndarray) -> None:
+        """Let the next phase played go on with the game a stopped run was in, from its last screens."""
+        self.state_buffer.screens[:] = screens
+        self._continue_episode = True
+
+    def _choose_action(self, epsilon: float) -> int:
+        explore = epsilon >= 1.0 or self.rng.random() < epsilon
+        if self._steer is None and not self._action_observers:
+            if explore:
+                return int(self.rng.integers(self.environment.num_actions()))
+            return self.network.best_action(self.state_buffer.state())
+        state = self.state_buffer.state()
+        q_values = self.network.predict(state[None])[0]  # what a viewer shows, even when exploring
+        action = int(self.rng.integers(self.environment.num_actions())) if explore else int(q_values.argmax())
+        if self._steer is not None:
+            action = self._steer(action, q_values)
+        for observer in self._action_observers:
+            observer(state, q_values, action)
+        return action
+
+    def _learn(self, memory: ReplayMemory) -> None:
+        """One update every ``train_frequency`` steps and a target copy every ``target_steps`` steps."""
+        self.total_train_steps += 1
+        if self.total_train_steps % self.settings.train_frequency == 0 and memory.count > memory.batch_size:
+            for _ in range(self.settings.train_repeat):
+                self.statistics.on_update(self.network.train(memory.get_minibatch()))
+                self.weight_updates += 1
+        target_steps = self.settings.target_steps
+        if target_steps and self.total_train_steps % target_steps == 0:
+            self.network.update_target_network()
+
+    def _start_episode(self, new_game: bool = False) -> None:
+        """Up to ``random_starts`` no-ops (action 0) begin every new game, but not a new life."""
+        if new_game:
+            self.environment.new_game()
+        else:
+            new_game = self.environment.restart()
+        if new_game:
+            for _ in range(self.rng.integers(self.settings.random_starts + 1)):
+                self.environment.act(0)
+                if self.environment.is_game_over():
+                    self.environment.new_game()
+        self.state_buffer.start_episode(self.environment.get_screen())

@@ -1,0 +1,229 @@
+"""The Nature Q-network, its target network, and the Q-learning update."""
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from simple_dqn.dqn.heads import HEADS
+from simple_dqn.dqn.replay_memory import Minibatch
+from simple_dqn.dqn.settings import OPTIMIZERS, EnvironmentSettings, NetworkSettings, ReplaySettings
+from simple_dqn.dqn.target_rules import TARGET_RULES
+from simple_dqn.errors import UsageError
+
+
+class NatureNetwork(nn.Module):
+    """Three convolutions and two fully connected layers (Mnih et al. 2015).
+
+    Takes uint8 states and scales them to [0, 1] itself, so states travel to the
+    device as bytes, a quarter of the float32 traffic.  With ``channels_last`` the
+    states are laid out pixel by pixel, history innermost, before the first
+    convolution: oneDNN's CPU convolutions run a third faster on that layout.
+    """
+
+    def __init__(self, num_actions: int, history_length: int = ReplaySettings.history_length,
+                 screen_shape: tuple[int, int] = EnvironmentSettings().screen_shape, channels_last: bool = False,
+                 head: str = "nature") -> None:
+        super().__init__()
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.convolutions = nn.Sequential(
+            nn.Conv2d(history_length, 32, kernel_size=8, stride=4),
+            nn.ReLU(),
+            nn.Conv2d(32, 64, kernel_size=4, stride=2),
+            nn.ReLU(),
+            nn.Conv2d(64, 64, kernel_size=3, stride=1),
+            nn.ReLU(),
+            nn.Flatten(),
+        )
+        with torch.no_grad():
+            features = self.convolutions(torch.zeros(1, history_length, *screen_shape)).shape[1]
+        self.head = HEADS[head](features, num_actions)
+        for layer in self.modules():
+            if isinstance(layer, (nn.Conv2d, nn.Linear)):
+                fan_in_uniform_(layer)
+
+    def forward(self, states: torch.Tensor) -> torch.Tensor:
+        return self.head(self.convolutions(states.contiguous(memory_format=self.memory_format).float() / 255.0))
+
+
+def fan_in_uniform_(layer: nn.Conv2d | nn.Linear) -> None:
+    """Torch7's default initialisation, which the Nature DQN used: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+
+    PyTorch's default happens to equal it today; spelling it out keeps the paper's
+    initialisation even if that default changes.
+    """
+    bound = 1.0 / math.sqrt(layer.weight[0].numel())
+    nn.init.uniform_(layer.weight, -bound, bound)
+    if layer.bias is not None:
+        nn.init.uniform_(layer.bias, -bound, bound)
+
+
+class CenteredRMSProp(torch.optim.Optimizer):
+    """RMSProp as in Graves 2013, eq. 40, and DeepMind's DQN code.
+
+    ``n = a n + (1-a) g^2; m = a m + (1-a) g; p -= lr g / sqrt(n - m^2 + eps)``.
+    ``torch.optim.RMSprop(centered=True)`` adds eps outside the square root, which
+    is a different update: with eps = 0.01 inside, small gradients take much smaller steps.
+    """
+
+    def __init__(self, params: Iterable[torch.Tensor], lr: float, alpha: float = 0.95, eps: float = 0.01) -> None:
+        super().__init__(params, {"lr": lr, "alpha": alpha, "eps": eps})
+
+    @torch.no_grad()
+    def step(self, closure: None = None) -> None:  # type: ignore[override]  # the update never re-evaluates a loss
+        for group in self.param_groups:
+            lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
+            for param in group["params"]:
+                if param.grad is None:
+                    continue
+                state = self.state[param]
+                if not state:
+                    state["square_avg"] = torch.zeros_like(param)
+                    state["grad_avg"] = torch.zeros_like(param)
+                square_avg, grad_avg = state["square_avg"], state["grad_avg"]
+                square_avg.mul_(alpha).addcmul_(param.grad, param.grad, value=1 - alpha)
+                grad_avg.lerp_(param.grad, 1 - alpha)  # one pass instead of mul_ then add_
+                denominator = square_avg.addcmul(grad_avg, grad_avg, value=-1).add_(eps).sqrt_()
+                param.addcdiv_(param.grad, denominator, value=-lr)
+
+
+def make_optimizer(name: str, params: Iterable[torch.Tensor], learning_rate: float, decay_rate: float,
+                   min_squared_gradient: float) -> torch.optim.Optimizer:
+    """The optimizer ``--optimizer`` names; ``decay_rate`` and ``min_squared_gradient`` serve the RMSProps only."""
+    if name == "centered_rmsprop":
+        return CenteredRMSProp(params, lr=learning_rate, alpha=decay_rate, eps=min_squared_gradient)
+    if name == "rmsprop":  # close to the original simple_dqn's Neon RMSProp: not centered, eps outside the root
+        return torch.optim.RMSprop(params, lr=learning_rate, alpha=decay_rate, eps=1e-6)
+    if name == "adam":
+        return torch.optim.Adam(params, lr=learning_rate)
+    raise ValueError(f"unknown optimizer {name!r}; choose from {', '.join(OPTIMIZERS)}")
+
+
+def resolve_device(backend: str | None, device: str | None) -> torch.device:
+    """``--device`` wins; ``--backend gpu`` insists on CUDA; otherwise a GPU when there is one."""
+    if device is None:
+        if backend == "gpu":
+            device = "cuda"
+        elif backend == "cpu":
+            device = "cpu"
+        else:
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        chosen = torch.device(device)
+    except RuntimeError as error:
+        raise UsageError(f"--device {device}: {error}") from None
+    if chosen.type == "cuda" and not torch.cuda.is_available():
+        raise UsageError(f"{'--backend gpu' if backend == 'gpu' else '--device ' + device} asks for a GPU, "
+                         "but PyTorch sees none: use --backend cpu")
+    return chosen
+
+
+class DeepQNetwork:
+    """Online and target networks and the Nature Q-learning update.
+
+    The loss is the Huber loss (the squared error with its gradient clipped to
+    ``[-clip_error, clip_error]``) summed over the minibatch, as DeepMind's code
+    accumulated gradients; centered RMSProp with eps inside the square root is
+    tuned for that scale.
+    """
+
+    def __init__(
+        self,
+        num_actions: int,
+        settings: NetworkSettings,
+        state_shape: tuple[int, int, int],
+        use_target_network: bool,
+        device: torch.device,
+    ) -> None:
+        """``state_shape``: (history_length, height, width) of the states it values."""
+        self.num_actions = num_actions
+        self.device = device
+        self.discount_rate = settings.discount_rate
+        self.clip_error = settings.clip_error
+        self.min_reward, self.max_reward = settings.min_reward, settings.max_reward
+        # Channels-last is measured faster with oneDNN on CPUs (benchmarks/RESULTS.md); GPUs keep PyTorch's default.
+        channels_last = device.type == "cpu" and torch.backends.mkldnn.is_available()
+        self.target_rule = TARGET_RULES[settings.target_rule]
+        history_length, screen_shape = state_shape[0], (state_shape[1], state_shape[2])
+        self.online = NatureNetwork(num_actions, history_length, screen_shape, channels_last, settings.head).to(device)
+        self.target: nn.Module
+        if use_target_network:
+            self.target = NatureNetwork(num_actions, history_length, screen_shape, channels_last, settings.head)
+            self.target.to(device).requires_grad_(False)
+            self.update_target_network()
+        else:
+            self.target = self.online
+        self.optimizer = make_optimizer(settings.optimizer, self.online.parameters(), settings.learning_rate,
+                                        settings.decay_rate, settings.min_squared_gradient)
+
+    def update_target_network(self) -> None:
+        if self.target is not self.online:
+            self.target.load_state_dict(self.online.state_dict())
+
+    def _to_device(self, array: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(array).to(self.device, non_blocking=True)
+
+    @torch.inference_mode()
+    def predict(self, states: np.ndarray) -> np.ndarray:
+        """Q-values, float32 (batch, actions), of uint8 states (batch, history, height, width)."""
+        return self.online(self._to_device(states)).float().cpu().numpy()
+
+    @torch.inference_mode()
+    def best_action(self, state: np.ndarray) -> int:
+        """The greedy action for one state; the first of equal Q-values, as argmax breaks ties."""
+        return int(self.online(self._to_device(state[None])).argmax(dim=1).item())
+
+    def targets(self, rewards: torch.Tensor, terminals: torch.Tensor, poststates: torch.Tensor) -> torch.Tensor:
+        """The reward plus the discounted value of the next state, none after a terminal; that value by the
+        target rule, for the Nature DQN ``max_a Q_target(s', a)``."""
+        with torch.no_grad():
+            future = self.target_rule(self.online, self.target, poststates)
+            clipped = rewards.clamp(self.min_reward, self.max_reward)
+            return clipped + self.discount_rate * future * (~terminals)
+
+    def loss(self, batch: Minibatch) -> torch.Tensor:
+        """The summed Huber loss of one minibatch (see the class docstring)."""
+        prestates, poststates = self._to_device(batch.prestates), self._to_device(batch.poststates)
+        actions, rewards = self._to_device(batch.actions), self._to_device(batch.rewards)
+        targets = self.targets(rewards, self._to_device(batch.terminals), poststates)
+        q_values = self.online(prestates).gather(1, actions[:, None]).squeeze(1)
+        if self.clip_error > 0:
+            return F.huber_loss(q_values, targets, delta=self.clip_error, reduction="sum")
+        return 0.5 * F.mse_loss(q_values, targets, reduction="sum")
+
+    def train(self, batch: Minibatch) -> torch.Tensor:
+        """One gradient step; returns the mean loss per transition, left on the device."""
+        loss = self.loss(batch)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return loss.detach() / len(batch.actions)
+
+    def state_dict(self) -> dict:
+        return {
+            "online": self.online.state_dict(),
+            "target": self.target.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict, with_training_state: bool) -> None:
+        """Weights always; the target network and optimizer state only to resume training.
+
+        The optimizer's running averages come back, but its settings (learning rate and
+        the like) stay those this network was built with, so options given to a resumed
+        run take effect.
+        """
+        self.online.load_state_dict(state["online"])
+        if not with_training_state:
+            self.update_target_network()
+            return
+        if self.target is not self.online:
+            self.target.load_state_dict(state["target"])
+        settings = [{key: value for key, value in group.items() if key != "params"}
+                    for group in self.optimizer.param_groups]
+        self.optimizer.load_state_dict(state["optimizer"])
+        for group, setting in zip(self.optimizer.param_groups, settings, strict=True):
+            group.update(setting)

@@ -1,0 +1,49 @@
+"""Writing files so that a crash or Ctrl-C leaves the old version or the new one, never half of one."""
+
+import os
+import re
+import secrets
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+from simple_dqn.errors import UsageError
+
+
+def write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Let ``write`` fill a temporary file beside ``path``, flush it to disk, then rename it over ``path``."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    # os.open with 0o666 lets the umask decide the mode, as for any new file (mkstemp would force 0600).
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            write(file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def remove_unfinished_writes(folder: Path, name_pattern: str) -> int:
+    """Delete the temporary files that ``write_atomically`` left, for files whose names match the regular
+    expression ``name_pattern`` in ``folder``, when its process was killed mid-write; how many."""
+    temporary = re.compile(rf"\.(?:{name_pattern})\.[0-9a-f]{{8}}\.tmp")
+    unfinished = [path for path in Path(folder).glob(".*.tmp") if temporary.fullmatch(path.name)]
+    for path in unfinished:
+        path.unlink(missing_ok=True)
+    return len(unfinished)
+
+
+def ensure_writable_folder(folder: Path, what: str) -> None:
+    """Fail before the run starts, not after its first epoch, when outputs cannot be written."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise UsageError(f"cannot write {what} to folder {folder}: {error.strerror or error}") from None

@@ -1,0 +1,105 @@
+"""How an option is declared: once, as a field of its group's settings, with its default, check, help and policy.
+
+A settings group is a frozen dataclass whose fields are made by ``option``; the command line
+(``command_line.py``) builds argparse from the groups, and each part takes its own group.
+"""
+
+import argparse
+import dataclasses
+import math
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar, Literal
+
+# When a loaded snapshot supplies an option the command line leaves out.
+FromSnapshot = Literal["always", "resume", "never"]
+# The commands that set an option themselves, and refuse it from the user.
+SetBy = Literal["sweep", "sweep evaluation", "profile"]
+
+
+class OptionParser(argparse.ArgumentParser):
+    """Reports a bad option in one line (no usage dump) and exits with 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"error: {message} (see --help)\n")
+
+
+def number_type(kind: type, low: float | None = None, high: float | None = None,
+                what: str = "") -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected a finite number, got {text}")
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text}")
+        return value
+    return parse
+
+
+positive_int = number_type(int, 1, what="at least 1")
+count = number_type(int, 0, what="0 or more")
+finite_float = number_type(float, what="finite")
+probability = number_type(float, 0.0, 1.0, what="between 0 and 1")
+positive_float = number_type(float, 1e-12, what="greater than 0")
+nonnegative_float = number_type(float, 0.0, what="0 or more")
+
+
+def boolean(text: str) -> bool:
+    """The original's str2bool, strict: a typo is an error, not False."""
+    lowered = text.lower()
+    if lowered in ("yes", "true", "t", "1"):
+        return True
+    if lowered in ("no", "false", "f", "0"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+METAVARS: dict[Callable[[str], Any], str] = {
+    positive_int: "N", count: "N", probability: "P", positive_float: "X", nonnegative_float: "X", finite_float: "X",
+    boolean: "BOOL"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Declaration:
+    """What the command line needs of one option, beside its name and default."""
+
+    help: str
+    parse: Callable[[str], Any] | None = None  # checks and converts the text given; None keeps the text
+    choices: tuple[str, ...] | None = None
+    metavar: str | None = None
+    aliases: tuple[str, ...] = ()  # more spellings: --episodes for --play_games
+    positional: bool = False
+    flag: bool = False  # given alone, without a value: --resume
+    from_snapshot: FromSnapshot | None = None  # None: the group's own policy
+    shapes_network: bool = False  # a snapshot only fits a network built with the value it was trained with
+    placeholders: tuple[str, ...] = ()  # what a path may name, filled in when the run starts: {game}
+    set_by: tuple[SetBy, ...] = ()
+
+
+def option(default: Any, help: str, **declaration: Any) -> Any:
+    """A settings field: its default and its ``Declaration``."""
+    return dataclasses.field(default=default, metadata={"declaration": Declaration(help, **declaration)})
+
+
+class SettingsGroup:
+    """A group of options as --help shows it; subclasses are frozen dataclasses of ``option`` fields."""
+
+    TITLE: ClassVar[str]
+    FROM_SNAPSHOT: ClassVar[FromSnapshot]
+
+    @classmethod
+    def declarations(cls) -> Iterator[tuple[dataclasses.Field, Declaration]]:
+        for field in dataclasses.fields(cls):  # type: ignore[arg-type]
+            yield field, field.metadata["declaration"]
+
+    @classmethod
+    def from_values(cls, values: dict[str, Any]) -> Any:
+        """The group's settings from a name: value mapping that holds each of its options."""
+        return cls(**{field.name: values[field.name] for field in dataclasses.fields(cls)})  # type: ignore[arg-type]
+
+
+def policy_from_snapshot(group: type[SettingsGroup], declaration: Declaration) -> FromSnapshot:
+    return declaration.from_snapshot or group.FROM_SNAPSHOT

@@ -1,0 +1,90 @@
+"""What an evaluation leaves behind: a row per game and a summary, as papers report them."""
+
+import csv
+import io
+import json
+import logging
+import statistics
+from importlib import metadata
+from pathlib import Path
+
+from simple_dqn.dqn.environment import Environment
+from simple_dqn.dqn.settings import AgentSettings
+from simple_dqn.files import write_atomically
+from simple_dqn.runs.scores import TABLES, human_normalised
+
+log = logging.getLogger(__name__)
+EPISODE_COLUMNS = ("episode", "return", "frames")
+# The settings each evaluation protocol fixes (options given on the command line still win).
+PROTOCOLS: dict[str, dict[str, object]] = {
+    # Mnih et al. 2015: 30 games, up to 30 no-ops at the start, epsilon 0.05, 5 minutes, no sticky actions.
+    "nature": {"play_games": 30, "random_starts": 30, "exploration_rate_test": 0.05, "max_test_frames": 18_000,
+               "repeat_action_probability": 0.0},
+    # Machado et al. 2018: sticky actions instead of no-ops, no life-loss terminals, games of up to 30 minutes.
+    "machado": {"play_games": 30, "random_starts": 0, "max_test_frames": 108_000,
+                "repeat_action_probability": 0.25, "terminal_on_life_loss": False},
+    # The original's test_gym.py: 100 games as the Gymnasium id defines them (its own frame limit).
+    "gym": {"play_games": 100, "max_test_frames": 0, "repeat_action_probability": None},
+}
+
+
+def write_evaluation(folder: Path, rewards: list[float], frames: list[int], *, game: str, environment: str,
+                     protocol: str | None, settings: dict, snapshot: str | None, seed: int) -> dict:
+    """``episodes.csv`` and ``summary.json`` in ``folder``, each written atomically; the summary.
+
+    ``std`` is the standard deviation of the games played (numpy's default, as papers report it).
+    """
+    summary = {
+        "game": game,
+        "environment": environment,
+        "protocol": protocol or "none",
+        "settings": settings,
+        "snapshot": snapshot,
+        "random_seed": seed,
+        "episodes": len(rewards),
+        "mean": (mean := statistics.fmean(rewards)),
+        "std": statistics.pstdev(rewards),
+        "min": min(rewards),
+        "max": max(rewards),
+        "versions": {package: metadata.version(package) for package in ("ale-py", "gymnasium", "torch")},
+    }
+    normalised = human_normalised(game, mean)
+    if normalised is not None:
+        summary["human_normalised_percent"] = normalised.percent
+        summary["normalised_with"] = {"table": TABLES[normalised.table], "human": normalised.human,
+                                      "random": normalised.random}
+        summary["paper_dqn"] = normalised.paper_dqn
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(EPISODE_COLUMNS)
+    writer.writerows((episode, f"{reward:.12g}", frame)
+                     for episode, (reward, frame) in enumerate(zip(rewards, frames, strict=True), 1))
+    write_atomically(folder / "episodes.csv", lambda file: file.write(text.getvalue().encode()))
+    write_atomically(folder / "summary.json", lambda file: file.write(json.dumps(summary, indent=2).encode() + b"\n"))
+    return summary
+
+
+def played_with(agent: AgentSettings, max_test_frames: int, environment: Environment) -> dict:
+    """What the games were played with, as the emulator has it: a protocol's own values or what overrode them."""
+    return {
+        "no_op_starts_up_to": agent.random_starts,
+        "exploration_rate": agent.exploration_rate_test,
+        "max_frames_per_game": max_test_frames or None,
+        "sticky_actions": round(environment.sticky_action_probability(), 6),
+        "frame_skip": environment.frame_skip,
+        "life_loss_ends_episode": False,  # in evaluation, as in every test phase
+    }
+
+
+def summary_line(summary: dict) -> str:
+    line = (f"{summary['game']} ({summary['environment']}, protocol {summary['protocol']}): {summary['episodes']} "
+            f"games, mean {summary['mean']:.1f} ± {summary['std']:.1f} "
+            f"(min {summary['min']:g}, max {summary['max']:g})")
+    if "human_normalised_percent" in summary:
+        line += (f", human-normalised {round(summary['human_normalised_percent']):d}% "
+                 f"({summary['normalised_with']['table']})")
+    else:
+        line += " (no human score is known for this game)"
+    if summary.get("paper_dqn") is not None:
+        line += f"; the paper's DQN: {summary['paper_dqn']:g}"
+    return line

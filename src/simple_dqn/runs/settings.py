@@ -1,0 +1,62 @@
+"""The settings of a run: its phases and files, its evaluation, and what every run shares."""
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from simple_dqn.option import FromSnapshot, SetBy, SettingsGroup, boolean, count, option, positive_int
+from simple_dqn.runs.evaluation import PROTOCOLS
+
+BY_SWEEP: tuple[SetBy, ...] = ("sweep", "sweep evaluation")  # set for each run and for its evaluation
+
+
+@dataclass(frozen=True)
+class LoopSettings(SettingsGroup):
+    TITLE: ClassVar[str] = "main loop"
+    FROM_SNAPSHOT: ClassVar[FromSnapshot] = "resume"
+
+    random_steps: int = option(50_000, "Random steps filling replay memory before learning.", parse=count)
+    train_steps: int = option(250_000, "Training steps per epoch.", parse=count)
+    test_steps: int = option(125_000, "Test steps after each epoch.", parse=count)
+    epochs: int = option(200, "Epochs to run (a resumed run counts the epochs it already has).", parse=positive_int)
+    play_games: int = option(0, "Play this many games with the test exploration rate, instead of training.",
+                             parse=count, aliases=("--episodes",), set_by=("sweep", "profile"))
+    validation_size: int = option(500, "States drawn once from replay memory on which meanq (the average max "
+                                  "Q-value) is measured.", parse=positive_int)
+    load_weights: str | None = option(None, "Load this snapshot; it supplies the game and the environment, replay "
+                                      "memory, network and agent options, unless given here.",
+                                      from_snapshot="never", set_by=BY_SWEEP)
+    resume: bool = option(False, "With --load_weights: continue that training run where it stopped.", flag=True,
+                          from_snapshot="never", set_by=BY_SWEEP)
+    save_weights_prefix: str | None = option(None, "Save a snapshot after each epoch to PREFIX_EPOCH.pkl; {game} is "
+                                             "replaced by the game's name.", placeholders=("{game}",),
+                                             set_by=("sweep",))
+    csv_file: str | None = option(None, "Write one row per phase to this CSV file; {game} is replaced by the game's "
+                                  "name.", placeholders=("{game}",), set_by=("sweep", "profile"))
+
+
+@dataclass(frozen=True)
+class EvaluationSettings(SettingsGroup):
+    TITLE: ClassVar[str] = "evaluation"
+    FROM_SNAPSHOT: ClassVar[FromSnapshot] = "never"
+
+    protocol: str | None = option(
+        None, "Evaluate as a paper did: nature (30 games, up to 30 no-ops, epsilon 0.05, 18,000 frames, no sticky "
+        "actions), machado (sticky actions 0.25, no no-ops, 108,000 frames) or gym (100 games as the Gymnasium id "
+        "defines them); sets --play_games and the options it names, unless given.", choices=tuple(PROTOCOLS),
+        set_by=BY_SWEEP)
+    results_folder: str | None = option(
+        None, "Write each played game (episodes.csv) and their summary (summary.json) here; {game} is replaced by "
+        "the game's name and {protocol} by the protocol's.", placeholders=("{game}", "{protocol}"), set_by=BY_SWEEP)
+
+
+@dataclass(frozen=True)
+class CommonSettings(SettingsGroup):
+    TITLE: ClassVar[str] = "common"
+    FROM_SNAPSHOT: ClassVar[FromSnapshot] = "resume"
+
+    random_seed: int | None = option(None, "Seed for repeatable runs (on the CPU); a random one is drawn and logged "
+                                     "when absent.", parse=count, set_by=BY_SWEEP)
+    log_level: str = option("INFO", "Log level.", choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
+                            from_snapshot="never")
+    progress: bool = option(True, "Show a progress bar with steps per second during each phase.", parse=boolean,
+                            from_snapshot="never")
