@@ -89,3 +89,31 @@ def test_phases_never_share_an_episode_in_replay():
     agent.train(50)
     assert agent.memory.episode_starts[50], "a train phase begins a new episode"
     assert 49 not in set(agent.memory.sample_indices(3000).tolist()), "the abandoned last step has no successor"
+
+
+def test_an_observer_sees_each_state_and_the_action_a_steer_put_in_place_of_the_agents():
+    agent = make_agent()
+    agent.let_steer(lambda action, q_values: 2)
+    seen = []
+    agent.observe_actions(lambda state, q_values, action: seen.append((state.copy(), q_values, action)))
+    agent.statistics.start_phase(1, "test", 5)
+    agent.test(5)
+    assert [action for _, _, action in seen] == [2] * 5
+    assert all(state.shape == (4, 84, 84) and q_values.shape == (4,) for state, q_values, _ in seen)
+    with pytest.raises(ValueError, match="steered already"):
+        agent.let_steer(lambda action, q_values: action)
+
+
+def test_a_stop_request_ends_the_phase_after_the_step_in_progress():
+    agent = make_agent()
+    actions = []
+
+    def stop_after_three(state: np.ndarray, q_values: np.ndarray, action: int) -> None:
+        actions.append(action)
+        if len(actions) == 3:
+            agent.stop.request()
+
+    agent.observe_actions(stop_after_three)
+    agent.statistics.start_phase(1, "test", 100)
+    agent.test(100)
+    assert len(actions) == 3 and agent.statistics.steps == 3

@@ -49,9 +49,6 @@ class Settings:
                 for group in (getattr(self, part.name) for part in dataclasses.fields(self))
                 for field in dataclasses.fields(group)}
 
-    def with_values(self, **changes: Any) -> "Settings":
-        return Settings.from_values(self.values() | changes)
-
 
 def declarations() -> Iterator[tuple[type[SettingsGroup], dataclasses.Field, Declaration]]:
     for group in Settings.groups():
@@ -72,7 +69,7 @@ def flags_set_by(command: SetBy) -> list[str]:
 def build_parser(suppress_defaults: bool = False) -> OptionParser:
     """With ``suppress_defaults`` the parsed options are only those given on the command line."""
     parser = OptionParser(
-        prog="main.py",
+        prog="python -m simple_dqn",
         usage="%(prog)s [game] [options]",
         description="Train, test or play a Nature DQN on an Atari game. Defaults reproduce Mnih et al. 2015. "
                     "Steps are agent steps (one action = --frame_skip emulator frames).",

@@ -83,7 +83,7 @@ def run(argv: Sequence[str] | None) -> int:
                            use_target_network=settings.agent.target_steps > 0, device=device)
     memory = make_replay_memory(settings.replay, settings.environment.screen_shape, settings.network.batch_size,
                                 memory_seed) if training else None
-    statistics = Statistics(csv_path, settings.common.progress)
+    statistics = Statistics(csv_path, settings.common.progress and display_kind != "terminal")  # not over the game
     stop = StopRequest()
     agent = Agent(environment, network, memory, statistics, settings.agent, state_shape,
                   agent_seed, stop)

@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Literal
 FromSnapshot = Literal["always", "resume", "never"]
 # The commands that set an option themselves, and refuse it from the user.
 SetBy = Literal["sweep", "sweep evaluation", "profile"]
+BY_SWEEP: tuple[SetBy, ...] = ("sweep", "sweep evaluation")  # set for each run of a sweep and for its evaluation
 
 
 class OptionParser(argparse.ArgumentParser):
@@ -77,6 +78,7 @@ class Declaration:
     shapes_network: bool = False  # a snapshot only fits a network built with the value it was trained with
     placeholders: tuple[str, ...] = ()  # what a path may name, filled in when the run starts: {game}
     set_by: tuple[SetBy, ...] = ()
+    picks: tuple[str, str] | None = None  # a boolean that, when true, picks ("head", NAME) or ("target_rule", NAME)
 
 
 def option(default: Any, help: str, **declaration: Any) -> Any:

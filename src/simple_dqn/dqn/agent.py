@@ -11,6 +11,7 @@ from simple_dqn.dqn.environment import Environment
 from simple_dqn.dqn.replay_memory import ReplayMemory
 from simple_dqn.dqn.settings import AgentSettings
 from simple_dqn.dqn.state_buffer import StateBuffer
+from simple_dqn.errors import UsageError
 from simple_dqn.stopping import StopRequest
 
 # Sees each action chosen, with the state's Q-values, and returns the action to take: a viewer's manual control.
@@ -140,8 +141,15 @@ class Agent:
             self.last_exploration_rate = epsilon
             step += 1
 
+    def episode_screens(self) -> np.ndarray:
+        """A copy of the last screens of the game in progress, for ``continue_episode`` in a resumed run."""
+        return self.state_buffer.screens.copy()
+
     def continue_episode(self, screens: np.ndarray) -> None:
         """Let the next phase played go on with the game a stopped run was in, from its last screens."""
+        if screens.shape != self.state_buffer.screens.shape:
+            raise UsageError(f"the snapshot stopped in a game of {tuple(screens.shape)} screens; this run's agent "
+                             f"keeps {self.state_buffer.screens.shape}")
         self.state_buffer.screens[:] = screens
         self._continue_episode = True
 

@@ -1,7 +1,8 @@
 """What follows the convolutional trunk and turns its features into Q-values: where a network variant plugs in.
 
-To add one, write its module here and name it in ``HEADS``; then declare the boolean option that picks
-it in ``NetworkSettings`` (dqn/settings.py) and name it in ``NetworkSettings.PICKS_HEAD``, as ``--dueling`` is.
+To add one, write its module here and name it in ``HEADS``; then declare the boolean option that picks it
+in ``NetworkSettings`` (dqn/settings.py) with ``picks=("head", NAME)`` and ``shapes_network=True`` (a snapshot
+fits only a network of its own head), as ``--dueling`` is.
 """
 
 import torch

@@ -132,34 +132,43 @@ class ReplayMemory:
         self.episode_ended = True  # so the next entry added begins an episode
 
     def state_dict(self) -> dict:
-        """The random generator, counters and arrays; the arrays are the memory's own, not copies, so a caller
-        may read a saved memory straight into them (see ``load_state_dict``)."""
-        return {"rng": self.rng.bit_generator.state,
-                "counters": {"count": self.count, "current": self.current, "episode_ended": self.episode_ended},
-                "arrays": {"actions": self.actions, "rewards": self.rewards, "terminals": self.terminals,
-                           "episode_starts": self.episode_starts},
-                "screens": self.screens.state_dict()}
+        """The random generator, which a snapshot keeps; the transitions are ``contents``, saved beside it."""
+        return {"rng": self.rng.bit_generator.state}
 
     def load_state_dict(self, state: dict) -> None:
-        """Take back what ``state_dict`` gave, or its parts present (``rng`` alone, say); an array that already
-        is the memory's own (filled in place) is not copied again.  Raises ValueError for contents that do not
-        fit this memory."""
-        if "rng" in state:
-            self.rng.bit_generator.state = state["rng"]
-        if "arrays" in state:
-            for name, array in state["arrays"].items():
-                own = getattr(self, name)
-                if array is not own:
-                    if array.shape != own.shape or array.dtype != own.dtype:
-                        raise ValueError(f"{name} of shape {array.shape} and type {array.dtype}, not {own.shape} "
-                                         f"and {own.dtype}")
-                    own[...] = array
-            self.screens.load_state_dict(state["screens"])
-        if "counters" in state:
-            count, current, episode_ended = (state["counters"][name] for name in ("count", "current", "episode_ended"))
-            if not (0 <= count <= self.size and 0 <= current < self.size and isinstance(episode_ended, bool)):
-                raise ValueError("the counters lie outside the memory")
-            self.count, self.current, self.episode_ended = count, current, episode_ended
+        self.rng.bit_generator.state = state["rng"]
+
+    def contents(self) -> dict:
+        """The transitions: counters, and arrays that are the memory's own where they can be (all but compressed
+        screens, which are joined into one buffer), so a caller may read a saved memory straight into them."""
+        return {"counters": {"count": self.count, "current": self.current, "episode_ended": self.episode_ended},
+                "arrays": {"actions": self.actions, "rewards": self.rewards, "terminals": self.terminals,
+                           "episode_starts": self.episode_starts},
+                "screens": self.screens.contents()}
+
+    def load_contents(self, contents: dict) -> None:
+        """Take back what ``contents`` gave; an array that already is the memory's own (filled in place) is not
+        copied again.  Raises ValueError for contents that do not fit this memory."""
+        for name, array in contents["arrays"].items():
+            own = getattr(self, name)
+            if array is not own:
+                if array.shape != own.shape or array.dtype != own.dtype:
+                    raise ValueError(f"{name} of shape {array.shape} and type {array.dtype}, not {own.shape} "
+                                     f"and {own.dtype}")
+                own[...] = array
+        self.screens.load_contents(contents["screens"])
+        count, current, episode_ended = (contents["counters"][name] for name in ("count", "current", "episode_ended"))
+        if not (0 <= count <= self.size and 0 <= current < self.size and isinstance(episode_ended, bool)):
+            raise ValueError("the counters lie outside the memory")
+        self.count, self.current, self.episode_ended = count, current, episode_ended
+
+    def distinct_states(self, count: int) -> np.ndarray | None:
+        """The prestates of up to ``count`` different valid transitions, drawn with the memory's own generator;
+        None while none can be sampled."""
+        valid = self.valid_indices()
+        if len(valid) == 0:
+            return None
+        return self.transitions(self.rng.choice(valid, size=min(count, len(valid)), replace=False)).prestates
 
     def add(self, screen: np.ndarray, action: int, reward: float, terminal: bool) -> None:
         """Store one transition.

@@ -42,12 +42,12 @@ class ScreenArray:
     def __setitem__(self, index: int, screen: np.ndarray) -> None:
         self.screens[index] = screen
 
-    def state_dict(self) -> dict[str, np.ndarray]:
+    def contents(self) -> dict[str, np.ndarray]:
         """The array itself, not a copy."""
         return {"screens": self.screens}
 
-    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        screens = state["screens"]
+    def load_contents(self, contents: dict[str, np.ndarray]) -> None:
+        screens = contents["screens"]
         if screens is not self.screens:
             if screens.shape != self.screens.shape or screens.dtype != np.uint8:
                 raise ValueError(f"screens of shape {screens.shape}, not {self.screens.shape}")
@@ -91,14 +91,14 @@ class CompressedScreens:
         self.compressed_bytes += sys.getsizeof(compressed) - (0 if replaced is self.blank else sys.getsizeof(replaced))
         self.screens[index] = compressed
 
-    def state_dict(self) -> dict[str, np.ndarray]:
+    def contents(self) -> dict[str, np.ndarray]:
         """Each screen's compressed bytes one after another (none for a screen never written), and their lengths."""
         blobs = [b"" if blob is self.blank else blob for blob in self.screens]
         return {"screen_lengths": np.array([len(blob) for blob in blobs], dtype=np.int32),
                 "screen_bytes": np.frombuffer(b"".join(blobs), dtype=np.uint8)}
 
-    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        lengths, data = state["screen_lengths"], state["screen_bytes"].tobytes()
+    def load_contents(self, contents: dict[str, np.ndarray]) -> None:
+        lengths, data = contents["screen_lengths"], contents["screen_bytes"].tobytes()
         if len(lengths) != len(self.screens) or int(lengths.sum()) != len(data) or (lengths < 0).any():
             raise ValueError("the compressed screens do not add up")
         ends = np.cumsum(lengths)

@@ -79,12 +79,10 @@ class ReplaySettings(SettingsGroup):
 
 @dataclass(frozen=True)
 class NetworkSettings(SettingsGroup):
-    """A head or target rule is picked by a boolean option that names it with ``picks_head`` or ``picks_rule``."""
+    """A head or target rule other than Nature's is picked by a boolean option declared with ``picks``."""
 
     TITLE: ClassVar[str] = "network"
     FROM_SNAPSHOT: ClassVar[FromSnapshot] = "always"
-    PICKS_HEAD: ClassVar[dict[str, str]] = {"dueling": "dueling"}  # option: the head it picks (else Nature's)
-    PICKS_RULE: ClassVar[dict[str, str]] = {"double_q": "double"}  # option: the target rule it picks (else max)
 
     learning_rate: float = option(0.00025, "Learning rate.", parse=positive_float)
     discount_rate: float = option(0.99, "Discount rate for future rewards.", parse=probability)
@@ -98,9 +96,10 @@ class NetworkSettings(SettingsGroup):
     min_reward: float = option(-1.0, "Rewards are clipped to at least this for learning.", parse=finite_float)
     max_reward: float = option(1.0, "Rewards are clipped to at most this for learning.", parse=finite_float)
     double_q: bool = option(False, "Double DQN (van Hasselt et al. 2015): the online network chooses the next action, "
-                            "the target network values it.", parse=boolean)
+                            "the target network values it.", parse=boolean, picks=("target_rule", "double"))
     dueling: bool = option(False, "Dueling network (Wang et al. 2016): the head splits into a state value and action "
-                           "advantages, Q = V + A - mean(A).", parse=boolean, shapes_network=True)
+                           "advantages, Q = V + A - mean(A).", parse=boolean, shapes_network=True,
+                           picks=("head", "dueling"))
     backend: str | None = option(None, "Run the network on the CPU or a GPU; when absent, a GPU if PyTorch sees one.",
                                  choices=("cpu", "gpu"), from_snapshot="never")
     device: str | None = option(None, "A PyTorch device such as cuda:1; overrides --backend.", metavar="DEVICE",
@@ -108,11 +107,15 @@ class NetworkSettings(SettingsGroup):
 
     @property
     def head(self) -> str:
-        return next((head for name, head in self.PICKS_HEAD.items() if getattr(self, name)), "nature")
+        return self._picked("head") or "nature"
 
     @property
     def target_rule(self) -> str:
-        return next((rule for name, rule in self.PICKS_RULE.items() if getattr(self, name)), "max")
+        return self._picked("target_rule") or "max"
+
+    def _picked(self, what: str) -> str | None:
+        return next((declaration.picks[1] for field, declaration in self.declarations()
+                     if declaration.picks and declaration.picks[0] == what and getattr(self, field.name)), None)
 
 
 @dataclass(frozen=True)

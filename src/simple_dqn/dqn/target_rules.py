@@ -3,7 +3,7 @@
 Each rule takes the online and target networks and a batch of next states, and returns one
 value per state, before discounting and before terminal states are zeroed.  To add one, write it
 here and name it in ``TARGET_RULES``; then declare the boolean option that picks it in
-``NetworkSettings`` (dqn/settings.py) and name it in ``NetworkSettings.PICKS_RULE``, as ``--double_q`` is.
+``NetworkSettings`` (dqn/settings.py) with ``picks=("target_rule", NAME)``, as ``--double_q`` is.
 """
 
 from collections.abc import Callable

@@ -149,7 +149,7 @@ def save_checkpoint(run: RunFiles, epoch: int, parts: Parts, *, options: dict, v
             "epoch": epoch,
             "network": parts.network.state_dict(),
             "agent": parts.agent.state_dict(),
-            "replay_memory": {"rng": parts.memory.state_dict()["rng"]} if parts.memory is not None else None,
+            "replay_memory": parts.memory.state_dict() if parts.memory is not None else None,
             "environment": parts.environment.state_dict(),
             "statistics": parts.statistics.state_dict(),
             "torch_rng": torch.get_rng_state(),

@@ -14,7 +14,6 @@ import psutil
 
 from simple_dqn.dqn.replay_memory import ReplayMemory
 from simple_dqn.dqn.settings import ReplaySettings
-from simple_dqn.errors import UsageError
 from simple_dqn.runs.checkpoint import Episode, Parts, Snapshot, StoppedPhase, restore, save_checkpoint
 from simple_dqn.runs.results_csv import PHASE_ORDER
 from simple_dqn.runs.run_files import RunFiles
@@ -110,12 +109,8 @@ class PhaseRunner:
             statistics.resume_phase(stopped.statistics)
             steps -= stopped.steps_done
             if stopped.episode is not None:
-                screens = stopped.episode.screens
-                if screens.shape != agent.state_buffer.screens.shape:
-                    raise UsageError(f"the snapshot stopped in a game of {tuple(screens.shape)} screens; this run's "
-                                     f"agent keeps {agent.state_buffer.screens.shape}")
                 self.parts.environment.restore_episode_state(stopped.episode.environment)
-                agent.continue_episode(screens)
+                agent.continue_episode(stopped.episode.screens)
         play(steps or 0)
         if self.stop.requested:
             statistics.abandon_phase()
@@ -133,16 +128,17 @@ class PhaseRunner:
         environment = self.parts.environment.episode_state()
         if environment is None:
             return None
-        return Episode(environment, self.parts.agent.state_buffer.screens.copy())
+        return Episode(environment, self.parts.agent.episode_screens())
 
     def _meanq(self) -> float:
         """The average max Q-value over distinct validation states, drawn once from replay memory."""
         memory = self.parts.memory
         if self.validation_states is None:
-            if memory is None or len(valid := memory.valid_indices()) == 0:
+            if memory is None:
                 return float("nan")
-            indices = memory.rng.choice(valid, size=min(self.loop.validation_size, len(valid)), replace=False)
-            self.validation_states = memory.transitions(indices).prestates
+            self.validation_states = memory.distinct_states(self.loop.validation_size)
+            if self.validation_states is None:
+                return float("nan")
         chunks = np.array_split(self.validation_states, max(1, len(self.validation_states) // MEANQ_CHUNK))
         q_values = np.concatenate([self.parts.network.predict(chunk) for chunk in chunks])
         return float(q_values.max(axis=1).mean())

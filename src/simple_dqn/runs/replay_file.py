@@ -26,10 +26,10 @@ CHUNK_BYTES = 16 << 20
 
 def save_replay(path: Path, memory: ReplayMemory, save_id: str, epoch: int) -> None:
     """Written with the snapshot of ``epoch``; ``save_id``, in both files, ties the two together."""
-    state = memory.state_dict()
+    contents = memory.contents()
     header = {"format": FORMAT, "version": VERSION, "save_id": save_id, "epoch": epoch, "size": memory.size,
-              **state["counters"], "compressed": memory.compressed}
-    arrays = {"header": np.array(json.dumps(header)), **state["arrays"], **state["screens"]}
+              **contents["counters"], "compressed": memory.compressed}
+    arrays = {"header": np.array(json.dumps(header)), **contents["arrays"], **contents["screens"]}
     write_atomically(path, lambda file: _write_npz(file, arrays))
 
 
@@ -52,7 +52,7 @@ def replay_save_id(path: Path) -> str | None:
 def load_replay(path: Path, memory: ReplayMemory, save_id: str, epoch: int) -> None:
     """Fill ``memory`` from ``path``, or say why the file cannot be the memory of that snapshot.
 
-    Arrays of a fixed size are read straight into the memory's own (``ReplayMemory.state_dict``)."""
+    Arrays of a fixed size are read straight into the memory's own (``ReplayMemory.contents``)."""
     try:
         with zipfile.ZipFile(path) as archive:
             header = json.loads(str(_read_array(archive, "header")))
@@ -67,14 +67,13 @@ def load_replay(path: Path, memory: ReplayMemory, save_id: str, epoch: int) -> N
                                  f"{' compressed' if header['compressed'] else ''}, not {memory.size}"
                                  f"{' compressed' if compressed else ''}: resume with the run's own --replay_size "
                                  "and --replay_compress")
-            state = memory.state_dict()
-            loaded = {
-                "arrays": {name: _read_array(archive, name, into=own) for name, own in state["arrays"].items()},
-                "screens": {name: _read_array(archive, name, into=None if compressed else own)
-                            for name, own in state["screens"].items()},
-                "counters": {name: header[name] for name in state["counters"]},
-            }
-            memory.load_state_dict(loaded)
+            own = memory.contents()
+            memory.load_contents({
+                "arrays": {name: _read_array(archive, name, into=array) for name, array in own["arrays"].items()},
+                "screens": {name: _read_array(archive, name, into=None if compressed else array)
+                            for name, array in own["screens"].items()},
+                "counters": {name: header[name] for name in own["counters"]},
+            })
     except (OSError, KeyError, ValueError, TypeError, zipfile.BadZipFile, EOFError, json.JSONDecodeError) as error:
         if isinstance(error, FileNotFoundError):
             raise UsageError(f"replay memory file {path} does not exist") from None

@@ -1,6 +1,6 @@
 """Human-normalised scores: 100 * (agent - random) / (human - random), from published tables.
 
-``data/atari_scores.csv`` holds, per game (ale-py's names), the Nature paper's DQN
+``atari_scores.csv``, beside this module, holds, per game (ale-py's names), the Nature paper's DQN
 score and its human and random scores (49 games, Extended Data Table 2), and the
 57-game human and random scores that later papers (Dueling, Rainbow, Ape-X) use.
 """
@@ -9,7 +9,7 @@ import csv
 from pathlib import Path
 from typing import NamedTuple
 
-SCORES_FILE = Path(__file__).resolve().parents[3] / "data" / "atari_scores.csv"
+SCORES_FILE = Path(__file__).with_name("atari_scores.csv")
 TABLES = {
     "nature": "Nature DQN (Mnih et al. 2015), Extended Data Table 2",
     "atari57": "Atari-57 (as Dueling, Rainbow and Ape-X use)",

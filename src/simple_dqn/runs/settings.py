@@ -3,10 +3,8 @@
 from dataclasses import dataclass
 from typing import ClassVar
 
-from simple_dqn.option import FromSnapshot, SetBy, SettingsGroup, boolean, count, option, positive_int
+from simple_dqn.option import BY_SWEEP, FromSnapshot, SettingsGroup, boolean, count, option, positive_int
 from simple_dqn.runs.evaluation import PROTOCOLS
-
-BY_SWEEP: tuple[SetBy, ...] = ("sweep", "sweep evaluation")  # set for each run and for its evaluation
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,6 @@ def open_watcher(display_kind: str | None, environment: Environment, agent: Agen
     assert isinstance(environment, ALEEnvironment)  # the command line refuses a display of any other
     title = f"simple_dqn: {environment.name}{f' ({Path(snapshot).name})' if snapshot else ''}"
     display = open_display(display_kind, title, environment.action_names(), environment.sound)
-    if display.uses_terminal:
-        statistics.progress = False  # a progress bar would write over the picture
     return GameWatcher(display, environment, agent, statistics, stop, games)
 
 

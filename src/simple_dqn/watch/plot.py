@@ -1,4 +1,4 @@
-"""Training curves from results CSVs: ``python src/plot.py results/breakout.csv [more.csv ...]``.
+"""Training curves from results CSVs: ``./plot.sh results/breakout.csv [more.csv ...]``.
 
 Each figure shows one CSV column against the epoch, with the random phase as a flat
 reference line and the train and test phases as curves; several CSVs share the axes

@@ -3,9 +3,8 @@
 from dataclasses import dataclass
 from typing import ClassVar
 
-from simple_dqn.option import FromSnapshot, SetBy, SettingsGroup, boolean, option, positive_int
+from simple_dqn.option import BY_SWEEP, FromSnapshot, SettingsGroup, boolean, option, positive_int
 
-BY_SWEEP: tuple[SetBy, ...] = ("sweep", "sweep evaluation")  # a sweep's runs are watched by nobody
 FRAME_NAMES = ("{game}", "{epoch}", "{snapshot}")
 VIDEO_SUFFIXES = (".mp4", ".mov")
 
