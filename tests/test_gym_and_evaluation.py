@@ -127,7 +127,7 @@ def test_nature_games_start_with_0_to_30_no_ops(environment, game):
     """Counted in frames: what the emulator played before the agent's first choice."""
     options = parse_options([game, "--environment", environment, "--protocol", "nature"])
     env = make_environment(options.environment, seed=0)
-    agent = Agent(env, network=None, memory=None, statistics=None, settings=options.agent,  # type: ignore[arg-type]
+    agent = Agent(env, network=None, memory=None, statistics=None, settings=options.agent,
                   state_shape=(4, 84, 84), seed=1)
     no_ops = []
     for _ in range(60):

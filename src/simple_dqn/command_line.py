@@ -10,7 +10,7 @@ import re
 import secrets
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from simple_dqn.dqn.settings import AgentSettings, EnvironmentSettings, NetworkSettings, ReplaySettings
 from simple_dqn.errors import UsageError
@@ -37,7 +37,7 @@ class Settings:
 
     @classmethod
     def groups(cls) -> list[type[SettingsGroup]]:
-        return [field.type for field in dataclasses.fields(cls)]  # type: ignore[misc]
+        return [cast(type[SettingsGroup], field.type) for field in dataclasses.fields(cls)]
 
     @classmethod
     def from_values(cls, values: dict[str, Any]) -> "Settings":
@@ -91,7 +91,8 @@ def build_parser(suppress_defaults: bool = False) -> OptionParser:
                 if declaration.choices is not None:
                     settings["choices"] = declaration.choices
                 elif not declaration.positional:
-                    settings["metavar"] = declaration.metavar or METAVARS.get(declaration.parse, "PATH")  # type: ignore[arg-type]
+                    kind = METAVARS.get(declaration.parse, "PATH") if declaration.parse else "PATH"
+                    settings["metavar"] = declaration.metavar or kind
             arguments.add_argument(*flags(declaration, field.name), **settings)
     return parser
 

@@ -8,7 +8,7 @@ import argparse
 import dataclasses
 import math
 from collections.abc import Callable, Iterator
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, NoReturn
 
 # When a loaded snapshot supplies an option the command line leaves out.
 FromSnapshot = Literal["always", "resume", "never"]
@@ -20,7 +20,7 @@ BY_SWEEP: tuple[SetBy, ...] = ("sweep", "sweep evaluation")  # set for each run 
 class OptionParser(argparse.ArgumentParser):
     """Reports a bad option in one line (no usage dump) and exits with 2."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"error: {message} (see --help)\n")
 
 
@@ -86,6 +86,7 @@ def option(default: Any, help: str, **declaration: Any) -> Any:
     return dataclasses.field(default=default, metadata={"declaration": Declaration(help, **declaration)})
 
 
+@dataclasses.dataclass(frozen=True)
 class SettingsGroup:
     """A group of options as --help shows it; subclasses are frozen dataclasses of ``option`` fields."""
 
@@ -94,13 +95,13 @@ class SettingsGroup:
 
     @classmethod
     def declarations(cls) -> Iterator[tuple[dataclasses.Field, Declaration]]:
-        for field in dataclasses.fields(cls):  # type: ignore[arg-type]
+        for field in dataclasses.fields(cls):
             yield field, field.metadata["declaration"]
 
     @classmethod
     def from_values(cls, values: dict[str, Any]) -> Any:
         """The group's settings from a name: value mapping that holds each of its options."""
-        return cls(**{field.name: values[field.name] for field in dataclasses.fields(cls)})  # type: ignore[arg-type]
+        return cls(**{field.name: values[field.name] for field in dataclasses.fields(cls)})
 
 
 def policy_from_snapshot(group: type[SettingsGroup], declaration: Declaration) -> FromSnapshot:

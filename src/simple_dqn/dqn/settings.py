@@ -140,5 +140,5 @@ DQN_GROUPS: tuple[type[SettingsGroup], ...] = (EnvironmentSettings, ReplaySettin
 
 def shape_options() -> list[str]:
     """The options a snapshot's network shape depends on."""
-    return [field.name for group in DQN_GROUPS for field in fields(group)  # type: ignore[arg-type]
+    return [field.name for group in DQN_GROUPS for field in fields(group)
             if field.metadata["declaration"].shapes_network]
