@@ -47,6 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run(argv: Sequence[str] | None) -> int:
     keep_freed_memory()
     settings, snapshot = read_settings(argv)
+    options = settings.values()  # every option by name, as snapshots keep them
     loop, display = settings.loop, settings.display
     display_kind = choose_display(display.display_screen) if display.display_screen != "false" else None
     logging.basicConfig(format="%(asctime)s %(message)s", level=settings.common.log_level)
@@ -59,7 +60,7 @@ def run(argv: Sequence[str] | None) -> int:
     environment = make_environment(settings.environment, int(emulator_seed.generate_state(1)[0] >> 1),
                                    display.sound or display_kind == "window")
     if snapshot is not None:
-        check_compatible(snapshot, environment.game, environment.action_names(), settings.values())
+        check_compatible(snapshot, environment.game, environment.action_names(), options)
     csv_path, run_files = output_paths(loop.csv_file, loop.save_weights_prefix, environment.name)
     protocol = settings.evaluation.protocol
     results_folder = output_folder(settings.evaluation.results_folder, "evaluation results", game=environment.name,
@@ -88,7 +89,7 @@ def run(argv: Sequence[str] | None) -> int:
     agent = Agent(environment, network, memory, statistics, settings.agent, state_shape,
                   agent_seed, stop)
     parts = Parts(environment, network, agent, memory, statistics)
-    runner = PhaseRunner(parts, loop, settings.replay, settings.values(), run_files, stop)
+    runner = PhaseRunner(parts, loop, settings.replay, options, run_files, stop)
     if snapshot is not None:
         runner.restore(snapshot, resume=loop.resume)
         log.info("loaded %s (epoch %d)%s", loop.load_weights, snapshot.epoch, ", resuming" if loop.resume else "")

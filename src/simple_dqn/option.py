@@ -93,6 +93,11 @@ class SettingsGroup:
     TITLE: ClassVar[str]
     FROM_SNAPSHOT: ClassVar[FromSnapshot]
 
+    def __init_subclass__(cls, title: str, from_snapshot: FromSnapshot, **kwargs: Any) -> None:
+        """``title``: the group's heading in --help; ``from_snapshot``: its options' policy unless one says its own."""
+        super().__init_subclass__(**kwargs)
+        cls.TITLE, cls.FROM_SNAPSHOT = title, from_snapshot
+
     @classmethod
     def declarations(cls) -> Iterator[tuple[dataclasses.Field, Declaration]]:
         for field in dataclasses.fields(cls):

@@ -166,7 +166,7 @@ class ALEEnvironment(Environment):
     def __init__(self, settings: EnvironmentSettings, seed: int = 0, sound: bool = False) -> None:
         super().__init__(settings)
         if settings.game is None:
-            raise UsageError("name a game: a ROM file such as roms/breakout.bin or a game name such as breakout")
+            raise ValueError("EnvironmentSettings.game names no game")  # the command line refuses this first
         self.rom_path, self.game = resolve_rom(settings.game)
         self._frame_listeners: list[Callable[[], None]] = []
         repeat_action_probability, frame_pool = settings.repeat_action_probability, settings.frame_pool

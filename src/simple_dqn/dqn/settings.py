@@ -4,10 +4,8 @@ Steps are agent steps (one action, ``frame_skip`` emulator frames); frames are e
 """
 
 from dataclasses import dataclass, fields
-from typing import ClassVar
 
 from simple_dqn.option import (
-    FromSnapshot,
     SettingsGroup,
     boolean,
     count,
@@ -27,10 +25,7 @@ screen_width = number_type(int, 36, 160, what="between 36 (the smallest the netw
 
 
 @dataclass(frozen=True)
-class EnvironmentSettings(SettingsGroup):
-    TITLE: ClassVar[str] = "environment"
-    FROM_SNAPSHOT: ClassVar[FromSnapshot] = "always"
-
+class EnvironmentSettings(SettingsGroup, title="environment", from_snapshot="always"):
     game: str | None = option(
         None, "ROM file (roms/breakout.bin) or game name (breakout), or with --environment gym a Gymnasium id "
         "(Breakout-v0); optional when --load_weights names a snapshot, which knows its game",
@@ -62,10 +57,7 @@ class EnvironmentSettings(SettingsGroup):
 
 
 @dataclass(frozen=True)
-class ReplaySettings(SettingsGroup):
-    TITLE: ClassVar[str] = "replay memory"
-    FROM_SNAPSHOT: ClassVar[FromSnapshot] = "always"
-
+class ReplaySettings(SettingsGroup, title="replay memory", from_snapshot="always"):
     replay_size: int = option(1_000_000, "Most transitions replay memory keeps.", parse=positive_int)
     history_length: int = option(4, "How many screens form a state.", parse=positive_int, shapes_network=True)
     save_replay_memory: bool = option(True, "Save replay memory beside each snapshot (SNAPSHOT.replay, the latest "
@@ -78,11 +70,8 @@ class ReplaySettings(SettingsGroup):
 
 
 @dataclass(frozen=True)
-class NetworkSettings(SettingsGroup):
+class NetworkSettings(SettingsGroup, title="network", from_snapshot="always"):
     """A head or target rule other than Nature's is picked by a boolean option declared with ``picks``."""
-
-    TITLE: ClassVar[str] = "network"
-    FROM_SNAPSHOT: ClassVar[FromSnapshot] = "always"
 
     learning_rate: float = option(0.00025, "Learning rate.", parse=positive_float)
     discount_rate: float = option(0.99, "Discount rate for future rewards.", parse=probability)
@@ -119,10 +108,7 @@ class NetworkSettings(SettingsGroup):
 
 
 @dataclass(frozen=True)
-class AgentSettings(SettingsGroup):
-    TITLE: ClassVar[str] = "agent"
-    FROM_SNAPSHOT: ClassVar[FromSnapshot] = "always"
-
+class AgentSettings(SettingsGroup, title="agent", from_snapshot="always"):
     exploration_rate_start: float = option(1.0, "Exploration rate at the beginning of decay.", parse=probability)
     exploration_rate_end: float = option(0.1, "Exploration rate at the end of decay.", parse=probability)
     exploration_decay_steps: int = option(1_000_000, "Training steps over which exploration decays.", parse=count)

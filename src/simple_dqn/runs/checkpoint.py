@@ -180,7 +180,7 @@ def _stopped_contents(stopped: StoppedPhase | None) -> dict | None:
         return None
     episode = stopped.episode
     return {"phase": stopped.phase, "steps_done": stopped.steps_done, "statistics": stopped.statistics,
-            "episode": {"environment": episode.environment, "screens": torch.from_numpy(episode.screens.copy())}
+            "episode": {"environment": episode.environment, "screens": torch.from_numpy(episode.screens)}
             if episode else None}
 
 

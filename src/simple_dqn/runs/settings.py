@@ -1,17 +1,13 @@
 """The settings of a run: its phases and files, its evaluation, and what every run shares."""
 
 from dataclasses import dataclass
-from typing import ClassVar
 
-from simple_dqn.option import BY_SWEEP, FromSnapshot, SettingsGroup, boolean, count, option, positive_int
+from simple_dqn.option import BY_SWEEP, SettingsGroup, boolean, count, option, positive_int
 from simple_dqn.runs.evaluation import PROTOCOLS
 
 
 @dataclass(frozen=True)
-class LoopSettings(SettingsGroup):
-    TITLE: ClassVar[str] = "main loop"
-    FROM_SNAPSHOT: ClassVar[FromSnapshot] = "resume"
-
+class LoopSettings(SettingsGroup, title="main loop", from_snapshot="resume"):
     random_steps: int = option(50_000, "Random steps filling replay memory before learning.", parse=count)
     train_steps: int = option(250_000, "Training steps per epoch.", parse=count)
     test_steps: int = option(125_000, "Test steps after each epoch.", parse=count)
@@ -33,10 +29,7 @@ class LoopSettings(SettingsGroup):
 
 
 @dataclass(frozen=True)
-class EvaluationSettings(SettingsGroup):
-    TITLE: ClassVar[str] = "evaluation"
-    FROM_SNAPSHOT: ClassVar[FromSnapshot] = "never"
-
+class EvaluationSettings(SettingsGroup, title="evaluation", from_snapshot="never"):
     protocol: str | None = option(
         None, "Evaluate as a paper did: nature (30 games, up to 30 no-ops, epsilon 0.05, 18,000 frames, no sticky "
         "actions), machado (sticky actions 0.25, no no-ops, 108,000 frames) or gym (100 games as the Gymnasium id "
@@ -48,10 +41,7 @@ class EvaluationSettings(SettingsGroup):
 
 
 @dataclass(frozen=True)
-class CommonSettings(SettingsGroup):
-    TITLE: ClassVar[str] = "common"
-    FROM_SNAPSHOT: ClassVar[FromSnapshot] = "resume"
-
+class CommonSettings(SettingsGroup, title="common", from_snapshot="resume"):
     random_seed: int | None = option(None, "Seed for repeatable runs (on the CPU); a random one is drawn and logged "
                                      "when absent.", parse=count, set_by=BY_SWEEP)
     log_level: str = option("INFO", "Log level.", choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),

@@ -1,19 +1,15 @@
 """The settings of watching games: the screen, recordings, and pages of what the network looks at."""
 
 from dataclasses import dataclass
-from typing import ClassVar
 
-from simple_dqn.option import BY_SWEEP, FromSnapshot, SettingsGroup, boolean, option, positive_int
+from simple_dqn.option import BY_SWEEP, SettingsGroup, boolean, option, positive_int
 
 FRAME_NAMES = ("{game}", "{epoch}", "{snapshot}")
 VIDEO_SUFFIXES = (".mp4", ".mov")
 
 
 @dataclass(frozen=True)
-class DisplaySettings(SettingsGroup):
-    TITLE: ClassVar[str] = "display and recording"
-    FROM_SNAPSHOT: ClassVar[FromSnapshot] = "never"
-
+class DisplaySettings(SettingsGroup, title="display and recording", from_snapshot="never"):
     display_screen: str = option(
         "false", "Show the games played: true picks a window when a graphical display is set, else draws in the text "
         "terminal; window or terminal forces one. Keys: a slower, s faster, m manual control (arrows and space), "
@@ -28,10 +24,7 @@ class DisplaySettings(SettingsGroup):
 
 
 @dataclass(frozen=True)
-class VisualizationSettings(SettingsGroup):
-    TITLE: ClassVar[str] = "visualization"
-    FROM_SNAPSHOT: ClassVar[FromSnapshot] = "resume"
-
+class VisualizationSettings(SettingsGroup, title="visualization", from_snapshot="resume"):
     visualization_file: str | None = option(
         None, "Write an HTML page of what the network looks at in the games played; {game} is replaced.",
         placeholders=("{game}",), from_snapshot="never", set_by=BY_SWEEP)
