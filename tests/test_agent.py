@@ -1,12 +1,16 @@
 """The agent on the real game: what it stores is what it acted on, and its schedules."""
 
+import cv2
 import numpy as np
 import pytest
 import torch
+from ale_py import Action
 
 from simple_dqn.dqn.agent import Agent
 from simple_dqn.dqn.deepqnetwork import DeepQNetwork
 from simple_dqn.dqn.environment import ALEEnvironment
+from simple_dqn.dqn.environments import make_environment
+from simple_dqn.dqn.gym_environment import GymEnvironment
 from simple_dqn.dqn.replay_memory import ReplayMemory
 from simple_dqn.dqn.settings import AgentSettings, EnvironmentSettings, NetworkSettings
 from simple_dqn.runs.statistics import Statistics
@@ -56,16 +60,50 @@ def test_exploration_decays_linearly_over_training_steps_then_stays():
         assert agent.exploration_rate() == pytest.approx(expected)
 
 
-def test_each_new_game_starts_with_up_to_30_no_ops():
-    agent = make_agent()
+def first_step_frames(agent: Agent, games: int = 80) -> list[int]:
+    """The emulator frames of each new game after its no-ops and one agent step."""
     agent.statistics.start_phase(1, "test", 1)
-    frames = set()
-    for _ in range(60):
+    frames = []
+    for _ in range(games):
         agent.test(1)  # a test phase starts a new game, then takes one step
-        frames.add(agent.environment.ale.getEpisodeFrameNumber())
-    no_ops = {frame // 4 - 1 for frame in frames}
-    assert min(no_ops) >= 0 and max(no_ops) <= 30
-    assert len(no_ops) > 10
+        frames.append(agent.environment.episode_frames())
+    return frames
+
+
+@pytest.mark.parametrize("backend", ["ale", "gym"])
+def test_each_new_game_starts_with_1_to_30_no_op_frames_at_every_phase_of_the_frame_skip(backend):
+    agent = make_agent()
+    if backend == "gym":
+        agent.environment = GymEnvironment(EnvironmentSettings(game="BreakoutNoFrameskip-v4", environment="gym"), 1)
+    no_ops = [frames - 4 for frames in first_step_frames(agent)]
+    assert min(no_ops) >= 1 and max(no_ops) <= 30
+    assert len(set(no_ops)) > 15
+    assert {count % 4 for count in no_ops} == {0, 1, 2, 3}, "games must begin at every phase of the frame skip"
+
+
+@pytest.mark.parametrize("settings", [EnvironmentSettings(game="pong"),
+                                      EnvironmentSettings(game="PongNoFrameskip-v4", environment="gym")])
+@pytest.mark.parametrize("frames", [1, 7])
+def test_no_op_frames_leave_the_pooled_screen_of_their_last_two_frames(settings, frames):
+    environment, twin = (make_environment(settings, seed=1, sound=False) for _ in range(2))
+    environment.new_game()
+    twin.new_game()
+    environment.noop(60)  # into the game, where the screens change from frame to frame
+    emulated = []
+    for _ in range(60 + frames):
+        twin.ale.act(Action.NOOP)
+        emulated.append(twin.ale.getScreenGrayscale())
+    environment.noop(frames)
+    expected = cv2.resize(np.maximum(emulated[-2], emulated[-1]), (84, 84), interpolation=cv2.INTER_AREA)
+    np.testing.assert_array_equal(environment.get_screen(), expected)
+    assert environment.episode_frames() == twin.episode_frames() == 60 + frames
+
+
+def test_no_op_starts_counted_in_steps_keep_the_frame_skip_phase_of_earlier_versions():
+    agent = make_agent(noop_unit="steps")
+    frames = first_step_frames(agent, games=40)
+    assert all(count % 4 == 0 for count in frames)
+    assert min(frames) >= 4 and max(frames) <= 4 * 31
 
 
 def test_training_updates_every_4_steps_and_copies_the_target_every_target_steps():

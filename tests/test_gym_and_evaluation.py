@@ -123,8 +123,8 @@ def test_the_protocols_reach_the_environment(environment, game):
 
 
 @pytest.mark.parametrize("environment, game", [("ale", "breakout"), ("gym", "ALE/Breakout-v5")])
-def test_nature_games_start_with_0_to_30_no_ops(environment, game):
-    """Counted in frames: what the emulator played before the agent's first choice."""
+def test_nature_games_start_with_1_to_30_no_op_frames(environment, game):
+    """Counted in frames, below the frame skip: what the emulator played before the agent's first choice."""
     options = parse_options([game, "--environment", environment, "--protocol", "nature"])
     env = make_environment(options.environment, seed=0)
     agent = Agent(env, network=None, memory=None, statistics=None, settings=options.agent,
@@ -132,9 +132,9 @@ def test_nature_games_start_with_0_to_30_no_ops(environment, game):
     no_ops = []
     for _ in range(60):
         agent._start_episode(new_game=True)
-        no_ops.append(env.episode_frames() / 4)
-    assert all(count in range(31) for count in no_ops)
-    assert len(set(no_ops)) > 10
+        no_ops.append(env.episode_frames())
+    assert all(count in range(1, 31) for count in no_ops)
+    assert len(set(no_ops)) > 15 and {count % 4 for count in no_ops} == {0, 1, 2, 3}
 
 
 def evaluate(snapshot, folder, *options):
@@ -149,8 +149,9 @@ def test_evaluate_sh_follows_the_nature_protocol_and_stops_each_game_at_the_fram
     rows, summary = evaluate(trained_run / "breakout_2.pkl", tmp_path, "--random_seed", "2")
     assert [int(row["frames"]) for row in rows] == [400] * 3  # Breakout cannot lose all five lives in 400 frames
     assert summary["protocol"] == "nature"
-    assert summary["settings"] == {"no_op_starts_up_to": 30, "exploration_rate": 0.05, "max_frames_per_game": 400,
-                                   "sticky_actions": 0.0, "frame_skip": 4, "life_loss_ends_episode": False}
+    assert summary["settings"] == {"no_op_starts_up_to": 30, "no_op_unit": "frames", "exploration_rate": 0.05,
+                                   "max_frames_per_game": 400, "sticky_actions": 0.0, "frame_skip": 4,
+                                   "life_loss_ends_episode": False}
 
 
 @pytest.mark.slow
@@ -162,8 +163,10 @@ def test_the_same_seed_gives_the_same_evaluation(trained_run, tmp_path):
 
 def test_a_protocol_overrides_what_the_snapshot_was_trained_with():
     options = parse_options(["--protocol", "nature"], snapshot_options={"repeat_action_probability": 0.25,
-                                                                       "random_starts": 5, "game": "breakout"})
-    assert (options.environment.repeat_action_probability, options.agent.random_starts) == (0.0, 30)
+                                                                       "random_starts": 5, "noop_unit": "steps",
+                                                                       "game": "breakout"})
+    assert (options.environment.repeat_action_probability, options.agent.random_starts,
+            options.agent.noop_unit) == (0.0, 30, "frames")
     explicit = parse_options(["--protocol", "nature", "--repeat_action_probability", "0.1"],
                              snapshot_options={"repeat_action_probability": 0.25})
     assert explicit.environment.repeat_action_probability == 0.1

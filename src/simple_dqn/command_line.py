@@ -1,7 +1,8 @@
 """The command line: argparse built from the settings groups, and the precedence of what sets an option.
 
-An option given on the command line wins; then the evaluation protocol's value; then, for an option
-whose policy lets it, the value in the snapshot loaded; then its default.
+An option given on the command line wins; then the evaluation protocol's value; then the config
+file's (``--config``, after ``--preset``'s); then, for an option whose policy lets it, the value in the
+snapshot loaded; then its default.
 """
 
 import argparse
@@ -12,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, cast
 
+from simple_dqn.config_file import preset_path, read_config
 from simple_dqn.dqn.settings import AgentSettings, EnvironmentSettings, NetworkSettings, ReplaySettings
 from simple_dqn.errors import UsageError
 from simple_dqn.option import METAVARS, Declaration, OptionParser, SetBy, SettingsGroup, policy_from_snapshot
@@ -66,6 +68,11 @@ def flags_set_by(command: SetBy) -> list[str]:
             for flag in flags(declaration, field.name)]
 
 
+def output_options() -> set[str]:
+    """The options that name files a run writes: their paths may hold placeholders such as {game}."""
+    return {field.name for _, field, declaration in declarations() if declaration.placeholders}
+
+
 def build_parser(suppress_defaults: bool = False) -> OptionParser:
     """With ``suppress_defaults`` the parsed options are only those given on the command line."""
     parser = OptionParser(
@@ -99,18 +106,28 @@ def build_parser(suppress_defaults: bool = False) -> OptionParser:
 
 def parse_values(argv: Sequence[str] | None, snapshot_options: dict | None = None,
                  resume: bool = False) -> dict[str, Any]:
-    """Every option by name: ``argv``'s, then the protocol's, then the snapshot's where its policy lets it."""
+    """Every option by name, in the precedence the module docstring gives."""
     values = vars(build_parser().parse_args(argv))
-    explicit = set(vars(build_parser(suppress_defaults=True).parse_args(argv)))
+    given = set(vars(build_parser(suppress_defaults=True).parse_args(argv)))
+    configured = config_values(values["preset"], values["config"])
+    values.update({name: value for name, value in configured.items() if name not in given})
     for group, field, declaration in declarations():
         policy = policy_from_snapshot(group, declaration)
         supplied = policy == "always" or (policy == "resume" and resume)
-        if snapshot_options and field.name in snapshot_options and supplied and field.name not in explicit:
+        chosen = field.name in given or field.name in configured
+        if snapshot_options and field.name in snapshot_options and supplied and not chosen:
             values[field.name] = snapshot_options[field.name]
     for name, value in PROTOCOLS.get(values["protocol"], {}).items():
-        if name not in explicit:
+        if name not in given:
             values[name] = value
     return values
+
+
+def config_values(preset: str | None, config: str | None) -> dict[str, Any]:
+    """The options the preset sets, then those the config file sets over them."""
+    declared = {field.name: declaration for _, field, declaration in declarations()}
+    values = read_config(preset_path(preset), declared) if preset else {}
+    return values | (read_config(config, declared) if config else {})
 
 
 def parse_options(argv: Sequence[str] | None, snapshot_options: dict | None = None,

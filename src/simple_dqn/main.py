@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from simple_dqn.command_line import Settings, read_settings
+from simple_dqn.command_line import Settings, output_options, read_settings
 from simple_dqn.dqn.agent import Agent
 from simple_dqn.dqn.allocator import keep_freed_memory
 from simple_dqn.dqn.deepqnetwork import DeepQNetwork, resolve_device
@@ -31,6 +31,7 @@ from simple_dqn.runs.run_files import (
     remove_unfinished_writes_of_run,
     trim_results,
 )
+from simple_dqn.runs.run_record import add_resume, record_path, write_run_record
 from simple_dqn.runs.statistics import Statistics
 from simple_dqn.stopping import StopRequest
 from simple_dqn.watch.displays import choose_display
@@ -46,6 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run(argv: Sequence[str] | None) -> int:
     keep_freed_memory()
+    command = ["python", "-m", "simple_dqn", *(sys.argv[1:] if argv is None else argv)]
     settings, snapshot = read_settings(argv)
     options = settings.values()  # every option by name, as snapshots keep them
     loop, display = settings.loop, settings.display
@@ -104,6 +106,11 @@ def run(argv: Sequence[str] | None) -> int:
     elif training and csv_path and csv_path.exists():
         log.warning("replacing %s: no snapshot of its run exists to continue it", csv_path)
         csv_path.unlink()
+    if training and csv_path:
+        if resume_point is not None:
+            add_resume(record_path(csv_path), command, device, *resume_point)
+        else:
+            write_run_record(record_path(csv_path), command, options, output_options(), device)
 
     stop.on_signals()
     if loop.play_games:

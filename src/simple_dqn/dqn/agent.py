@@ -180,12 +180,17 @@ class Agent:
             self.network.update_target_network()
 
     def _start_episode(self, new_game: bool = False) -> None:
-        """Up to ``random_starts`` no-ops (action 0) begin every new game, but not a new life."""
+        """No-ops begin every new game, but not a new life: 1 to ``random_starts`` emulator frames of them (or 0 to
+        ``random_starts`` agent steps with ``noop_unit`` steps)."""
         if new_game:
             self.environment.new_game()
         else:
             new_game = self.environment.restart()
-        if new_game:
+        if new_game and self.settings.noop_unit == "frames" and self.settings.random_starts:
+            self.environment.noop(int(self.rng.integers(1, self.settings.random_starts + 1)))
+            if self.environment.is_game_over():
+                self.environment.new_game()
+        elif new_game and self.settings.noop_unit == "steps":
             for _ in range(self.rng.integers(self.settings.random_starts + 1)):
                 self.environment.act(0)
                 if self.environment.is_game_over():

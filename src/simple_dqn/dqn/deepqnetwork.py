@@ -90,16 +90,16 @@ class CenteredRMSProp(torch.optim.Optimizer):
                 param.addcdiv_(param.grad, denominator, value=-lr)
 
 
-def make_optimizer(name: str, params: Iterable[torch.Tensor], learning_rate: float, decay_rate: float,
-                   min_squared_gradient: float) -> torch.optim.Optimizer:
-    """The optimizer ``--optimizer`` names; ``decay_rate`` and ``min_squared_gradient`` serve the RMSProps only."""
-    if name == "centered_rmsprop":
-        return CenteredRMSProp(params, lr=learning_rate, alpha=decay_rate, eps=min_squared_gradient)
-    if name == "rmsprop":  # close to the original simple_dqn's Neon RMSProp: not centered, eps outside the root
-        return torch.optim.RMSprop(params, lr=learning_rate, alpha=decay_rate, eps=1e-6)
-    if name == "adam":
-        return torch.optim.Adam(params, lr=learning_rate)
-    raise ValueError(f"unknown optimizer {name!r}; choose from {', '.join(OPTIMIZERS)}")
+def make_optimizer(settings: NetworkSettings, params: Iterable[torch.Tensor]) -> torch.optim.Optimizer:
+    """The optimizer ``--optimizer`` names, with the options that serve it."""
+    if settings.optimizer == "centered_rmsprop":
+        return CenteredRMSProp(params, lr=settings.learning_rate, alpha=settings.decay_rate,
+                               eps=settings.min_squared_gradient)
+    if settings.optimizer == "rmsprop":  # close to the original simple_dqn's Neon RMSProp: eps outside the root
+        return torch.optim.RMSprop(params, lr=settings.learning_rate, alpha=settings.decay_rate, eps=1e-6)
+    if settings.optimizer == "adam":
+        return torch.optim.Adam(params, lr=settings.learning_rate, eps=settings.adam_epsilon)
+    raise ValueError(f"unknown optimizer {settings.optimizer!r}; choose from {', '.join(OPTIMIZERS)}")
 
 
 def resolve_device(backend: str | None, device: str | None) -> torch.device:
@@ -156,8 +156,8 @@ class DeepQNetwork:
             self.update_target_network()
         else:
             self.target = self.online
-        self.optimizer = make_optimizer(settings.optimizer, self.online.parameters(), settings.learning_rate,
-                                        settings.decay_rate, settings.min_squared_gradient)
+        self.optimizer = make_optimizer(settings, self.online.parameters())
+        self.update_dtype = torch.bfloat16 if settings.update_precision == "bfloat16" else None
 
     def update_target_network(self) -> None:
         if self.target is not self.online:
@@ -188,8 +188,9 @@ class DeepQNetwork:
         """The summed Huber loss of one minibatch (see the class docstring)."""
         prestates, poststates = self._to_device(batch.prestates), self._to_device(batch.poststates)
         actions, rewards = self._to_device(batch.actions), self._to_device(batch.rewards)
-        targets = self.targets(rewards, self._to_device(batch.terminals), poststates)
-        q_values = self.online(prestates).gather(1, actions[:, None]).squeeze(1)
+        with torch.autocast(self.device.type, dtype=self.update_dtype, enabled=self.update_dtype is not None):
+            targets = self.targets(rewards, self._to_device(batch.terminals), poststates).float()
+            q_values = self.online(prestates).gather(1, actions[:, None]).squeeze(1).float()
         if self.clip_error > 0:
             return F.huber_loss(q_values, targets, delta=self.clip_error, reduction="sum")
         return 0.5 * F.mse_loss(q_values, targets, reduction="sum")

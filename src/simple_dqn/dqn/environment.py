@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from ale_py import ALEInterface, ALEState, LoggerMode, roms
+from ale_py import Action, ALEInterface, ALEState, LoggerMode, roms
 
 from simple_dqn.dqn.settings import EnvironmentSettings
 from simple_dqn.errors import UsageError
@@ -89,6 +89,11 @@ class Environment(ABC):
     @abstractmethod
     def act(self, action: int) -> float:
         """One agent step; the summed, unclipped reward."""
+
+    @abstractmethod
+    def noop(self, frames: int) -> None:
+        """Emulate ``frames`` frames of no-op, as a game's random start: unlike ``act``, whatever the frame skip,
+        so a game may begin at any phase of it.  No reward is kept, and no life counts as lost."""
 
     @abstractmethod
     def get_screen(self) -> np.ndarray:
@@ -236,6 +241,19 @@ class ALEEnvironment(Environment):
                 break
         self._life_lost = self.ale.lives() < lives
         return float(reward)
+
+    def noop(self, frames: int) -> None:
+        if frames == 1:  # the only frame is pooled with the one emulated before it
+            self.ale.getScreenGrayscale(self._frames[1])
+        for frame in range(frames):
+            self.ale.act(Action.NOOP)
+            for listener in self._frame_listeners:
+                listener()
+            frames_left = frames - frame - 1
+            if frames_left < 2:
+                self.ale.getScreenGrayscale(self._frames[frames_left])
+            if self.ale.game_over():
+                break
 
     def get_screen(self) -> np.ndarray:
         screen = np.maximum(self._frames[0], self._frames[1]) if self.pool_frames else self._frames[0]

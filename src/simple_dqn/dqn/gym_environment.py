@@ -19,7 +19,7 @@ import ale_py
 import cv2
 import gymnasium
 import numpy as np
-from ale_py import ALEInterface, LoggerMode
+from ale_py import Action, ALEInterface, LoggerMode
 from gymnasium.wrappers import AtariPreprocessing
 
 from simple_dqn.dqn.environment import Environment
@@ -96,7 +96,7 @@ class GymEnvironment(Environment):
         self.ale = atari.ale
         self.action_meanings = atari.get_action_meanings()
         self._seed: int | None = seed
-        self._screen = np.zeros(screen_shape, dtype=np.uint8)
+        self._screen: np.ndarray = np.zeros(screen_shape, dtype=np.uint8)
         self._game_over = False
         self._lives = 0
 
@@ -136,6 +136,22 @@ class GymEnvironment(Environment):
         self._life_lost = info["lives"] < self._lives
         self._lives = info["lives"]
         return float(reward)
+
+    def noop(self, frames: int) -> None:
+        """The frames are emulated below the id's own frame skip, so that they may be fewer than one step's; the
+        screen after is then made as a step makes it: pooled over the last two frames unless the id skips frames."""
+        before = self.ale.getScreenGrayscale() if frames == 1 else None  # the frame the only one is pooled with
+        for frame in range(frames):
+            self.ale.act(Action.NOOP)
+            if frame == frames - 2:
+                before = self.ale.getScreenGrayscale()
+            if self.ale.game_over():
+                break
+        last = self.ale.getScreenGrayscale()
+        pooled = last if self.skips_frames_itself or before is None else np.maximum(before, last)
+        self._screen = cv2.resize(pooled, self.screen_size, interpolation=cv2.INTER_AREA)
+        self._game_over = self.ale.game_over()
+        self._lives = self.ale.lives()
 
     def _keep(self, observation: np.ndarray) -> None:
         if self.skips_frames_itself:

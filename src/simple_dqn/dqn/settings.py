@@ -20,6 +20,7 @@ from simple_dqn.option import (
 
 FRAME_POOLS = ("max", "mean")
 OPTIMIZERS = ("centered_rmsprop", "rmsprop", "adam")
+NOOP_UNITS = ("frames", "steps")
 screen_height = number_type(int, 36, 210, what="between 36 (the smallest the network takes) and 210 (the Atari screen)")
 screen_width = number_type(int, 36, 160, what="between 36 (the smallest the network takes) and 160 (the Atari screen)")
 
@@ -80,6 +81,13 @@ class NetworkSettings(SettingsGroup, title="network", from_snapshot="always"):
                             "the original simple_dqn's; adam.", choices=OPTIMIZERS)
     decay_rate: float = option(0.95, "Decay of RMSProp's running averages.", parse=probability)
     min_squared_gradient: float = option(0.01, "Added inside centered RMSProp's square root.", parse=positive_float)
+    adam_epsilon: float = option(1e-8, "Adam's epsilon. The loss is summed over the minibatch, so the gradient is "
+                                 "--batch_size times a mean loss's: an epsilon of e here matches e / batch_size "
+                                 "with a mean loss.", parse=positive_float)
+    update_precision: str = option(
+        "float32", "bfloat16: the update's forward and backward passes in bfloat16 (weights, optimizer and loss "
+        "stay float32), about twice as fast on CPUs with AVX512-BF16 or AMX and on recent GPUs; elsewhere slower.",
+        choices=("float32", "bfloat16"))
     clip_error: float = option(1.0, "Clip the TD error to [-x, x] (Huber loss); 0 for the plain squared error.",
                                parse=nonnegative_float)
     min_reward: float = option(-1.0, "Rewards are clipped to at least this for learning.", parse=finite_float)
@@ -117,8 +125,12 @@ class AgentSettings(SettingsGroup, title="agent", from_snapshot="always"):
     train_repeat: int = option(1, "Minibatches per update.", parse=positive_int)
     target_steps: int = option(10_000, "Agent steps between copies of the network to the target network; 0 for no "
                                "target network.", parse=count)
-    random_starts: int = option(30, "Most no-op actions at the start of each game (a random number of them).",
+    random_starts: int = option(30, "Most no-op starts of each game: 1 to this many no-op emulator frames, drawn "
+                                "at random, begin every game (DeepMind's, Gymnasium's noop_max); 0 for none.",
                                 parse=count)
+    noop_unit: str = option("frames", "What --random_starts counts: frames, so games begin at every phase of the "
+                            "frame skip; steps (0 to that many agent steps of no-op), how this toolkit counted them "
+                            "before 2.1, which snapshots of those versions keep.", choices=NOOP_UNITS)
 
 
 DQN_GROUPS: tuple[type[SettingsGroup], ...] = (EnvironmentSettings, ReplaySettings, NetworkSettings, AgentSettings)

@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 FORMAT = "simple_dqn snapshot"
 VERSION = 2
 READABLE_VERSIONS = (1, 2)
+# Snapshots of the toolkit before 2.1 counted no-op starts in agent steps.
+BEFORE_THE_OPTION_EXISTED: dict[str, Any] = {"noop_unit": "steps"}
 
 
 @dataclass
@@ -96,7 +98,9 @@ class Snapshot:
 
     @property
     def options(self) -> dict[str, Any]:
-        return self.contents["options"]
+        """The options it was saved with; one that the toolkit lacked when it was saved has the value it played
+        with then."""
+        return {**BEFORE_THE_OPTION_EXISTED, **self.contents["options"]}
 
     @property
     def epoch(self) -> int:

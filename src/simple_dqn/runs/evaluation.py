@@ -17,9 +17,9 @@ log = logging.getLogger(__name__)
 EPISODE_COLUMNS = ("episode", "return", "frames")
 # The settings each evaluation protocol fixes (options given on the command line still win).
 PROTOCOLS: dict[str, dict[str, object]] = {
-    # Mnih et al. 2015: 30 games, up to 30 no-ops at the start, epsilon 0.05, 5 minutes, no sticky actions.
-    "nature": {"play_games": 30, "random_starts": 30, "exploration_rate_test": 0.05, "max_test_frames": 18_000,
-               "repeat_action_probability": 0.0},
+    # Mnih et al. 2015: 30 games, 1 to 30 no-op frames at the start, epsilon 0.05, 5 minutes, no sticky actions.
+    "nature": {"play_games": 30, "random_starts": 30, "noop_unit": "frames", "exploration_rate_test": 0.05,
+               "max_test_frames": 18_000, "repeat_action_probability": 0.0},
     # Machado et al. 2018: sticky actions instead of no-ops, no life-loss terminals, games of up to 30 minutes.
     "machado": {"play_games": 30, "random_starts": 0, "max_test_frames": 108_000,
                 "repeat_action_probability": 0.25, "terminal_on_life_loss": False},
@@ -68,6 +68,7 @@ def played_with(agent: AgentSettings, max_test_frames: int, environment: Environ
     """What the games were played with, as the emulator has it: a protocol's own values or what overrode them."""
     return {
         "no_op_starts_up_to": agent.random_starts,
+        "no_op_unit": agent.noop_unit,
         "exploration_rate": agent.exploration_rate_test,
         "max_frames_per_game": max_test_frames or None,
         "sticky_actions": round(environment.sticky_action_probability(), 6),

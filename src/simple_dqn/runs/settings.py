@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from simple_dqn.config_file import preset_names
 from simple_dqn.option import BY_SWEEP, SettingsGroup, boolean, count, option, positive_int
 from simple_dqn.runs.evaluation import PROTOCOLS
 
@@ -31,7 +32,7 @@ class LoopSettings(SettingsGroup, title="main loop", from_snapshot="resume"):
 @dataclass(frozen=True)
 class EvaluationSettings(SettingsGroup, title="evaluation", from_snapshot="never"):
     protocol: str | None = option(
-        None, "Evaluate as a paper did: nature (30 games, up to 30 no-ops, epsilon 0.05, 18,000 frames, no sticky "
+        None, "Evaluate as a paper did: nature (30 games, 1 to 30 no-op frames, epsilon 0.05, 18,000 frames, no sticky "
         "actions), machado (sticky actions 0.25, no no-ops, 108,000 frames) or gym (100 games as the Gymnasium id "
         "defines them); sets --play_games and the options it names, unless given.", choices=tuple(PROTOCOLS),
         set_by=BY_SWEEP)
@@ -42,6 +43,14 @@ class EvaluationSettings(SettingsGroup, title="evaluation", from_snapshot="never
 
 @dataclass(frozen=True)
 class CommonSettings(SettingsGroup, title="common", from_snapshot="resume"):
+    preset: str | None = option(
+        None, "Read options from presets/NAME.yaml: nature (the paper), fast (learns in the fewest steps on a CPU), "
+        "cleanrl, dopamine, smoke (every phase in a minute). The command line wins over it; a snapshot resumed or "
+        "tested keeps its own options unless this or the command line says otherwise.", choices=preset_names(),
+        metavar="NAME", from_snapshot="never")
+    config: str | None = option(None, "Read options from this YAML file of option: value lines (or a run record, "
+                                "results/RUN.yaml), after --preset's and before the command line's.",
+                                from_snapshot="never")
     random_seed: int | None = option(None, "Seed for repeatable runs (on the CPU); a random one is drawn and logged "
                                      "when absent.", parse=count, set_by=BY_SWEEP)
     log_level: str = option("INFO", "Log level.", choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),

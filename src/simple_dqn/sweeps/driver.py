@@ -73,7 +73,8 @@ def build_parser() -> OptionParser:
     add("--max_retries", type=number_type(int, 0, None, what="0 or more"), default=3,
         help="times a run whose task died is started again; it resumes from its newest snapshot (default 3)")
     add("--protocol", choices=("nature", "machado"), default="nature",
-        help="how each run's final snapshot is evaluated (default nature: 30 games, epsilon 0.05, up to 30 no-ops)")
+        help="how each run's final snapshot is evaluated (default nature: 30 games, epsilon 0.05, 1 to 30 no-op "
+             "frames)")
     add("--evaluation_options", default="", metavar="'OPTIONS'",
         help="more main.py options for each evaluation, as one quoted string, such as '--episodes 10'")
     add("--status", action="store_true", help="show the runs of a sweep (--name, or the newest) and exit")
