@@ -3,7 +3,7 @@
 ale-py's ALEInterface directly, a uniform random action per agent step, frame skip 4,
 grayscale of the last two frames only, their pixel-wise maximum, cv2.resize INTER_AREA
 to 84x84, a new game at game over; with ``--noop-starts`` each new game begins with a
-random number (0..30) of no-op steps, as the toolkit's random phase does.
+random number (1..30) of no-op frames, as the toolkit's random phase does.
 Usage: bare_ale.py STEPS SEED [--noop-starts]
 """
 
@@ -18,7 +18,7 @@ from ale_py import ALEInterface, LoggerMode, roms
 from bench_util import emit, fail
 
 FRAME_SKIP = 4
-MAX_NOOPS = 30
+MAX_NOOP_FRAMES = 30
 
 
 def run(steps: int, seed: int, noop_starts: bool) -> float:
@@ -46,10 +46,11 @@ def run(steps: int, seed: int, noop_starts: bool) -> float:
     def new_game() -> None:
         ale.reset_game()
         if noop_starts:
-            for _ in range(rng.integers(MAX_NOOPS + 1)):
-                step(actions[0])
-                if ale.game_over():
-                    ale.reset_game()
+            for _ in range(rng.integers(1, MAX_NOOP_FRAMES + 1)):
+                ale.act(actions[0])
+            ale.getScreenGrayscale(frames[0])
+            if ale.game_over():
+                ale.reset_game()
             cv2.resize(np.maximum(frames[0], frames[1]), (84, 84), interpolation=cv2.INTER_AREA)
 
     start = time.perf_counter()

@@ -12,34 +12,44 @@ game="$1"; preset="$2"; shift 2
 if [[ ! -f "$root/presets/$preset.yaml" ]]; then echo "error: no preset '$preset'; $usage" >&2; exit 2; fi
 hours=""
 if [[ $# -ge 2 && "$1" == "--hours" ]]; then hours="$2"; shift 2; fi
-if [[ -n "$hours" ]] && ! seconds="$(awk -v h="$hours" 'BEGIN { if (h !~ /^[0-9]*\.?[0-9]+$/ || h <= 0) exit 1; printf "%d", h * 3600 }')"; then
-  echo "error: --hours takes a positive number of hours, got '$hours'" >&2; exit 2
+if [[ -n "$hours" ]] && ! seconds="$(awk -v h="$hours" \
+    'BEGIN { if (h !~ /^[0-9]*\.?[0-9]+$/ || h * 3600 < 1) exit 1; printf "%.1f", h * 3600 }')"; then
+  echo "error: --hours takes a positive number of hours (a second or more), got '$hours'" >&2; exit 2
 fi
+if [[ -f "$game" ]]; then game="$(realpath "$game")"; fi
 name="$(basename "$game" .bin)"
-folder="$root/benchmarks/learning/${name}_${preset}"
-mkdir -p "$folder/snapshots"
-newest="$("$python" -m simple_dqn.runs.run_files snapshot "$folder/snapshots/$name" 2>/dev/null)" || newest=""
-if [[ -n "$newest" ]]; then
-  echo "going on from $newest" >&2
-  command=("$python" -m simple_dqn --load_weights "$newest" --resume "$@")
+cd "$root"
+folder="benchmarks/learning/${name}_${preset}"  # relative, so the run record names no folder of this machine
+newest() { "$python" -m simple_dqn.runs.run_files snapshot "$folder/snapshots/$name" 2>/dev/null || true; }
+started_from="$(newest)"
+if [[ -n "$started_from" ]]; then
+  echo "going on from $started_from" >&2
+  command=("$python" -m simple_dqn --load_weights "$started_from" --resume "$@")
 else
-  if [[ -f "$game" ]]; then game="$(realpath "$game")"; fi
   command=("$python" -m simple_dqn "$game" --preset "$preset" --csv_file "$folder/$name.csv"
            --save_weights_prefix "$folder/snapshots/$name" "$@")
 fi
-cd "$root"
+began="$(mktemp)"  # a snapshot saved after this file was made was saved by this run
+trap 'rm -f "$began"' EXIT
 status=0
 if [[ -n "$hours" ]]; then
-  # SIGTERM stops the run as Ctrl-C does: it saves a snapshot where it is, to go on from.
-  timeout --signal=TERM "$seconds" "${command[@]}" || status=$?
+  # SIGTERM stops the run as Ctrl-C does: it saves a snapshot where it is, to go on from. --foreground lets
+  # Ctrl-C reach the run too.
+  timeout --foreground --signal=TERM "$seconds" "${command[@]}" || status=$?
 else
   "${command[@]}" || status=$?
 fi
 if [[ -f "$folder/$name.csv" ]]; then
-  "$python" "$root/benchmarks/learning_plot.py" "$folder/$name.csv" "$folder/learning.png" --title "$name, preset $preset"
+  "$python" benchmarks/learning_plot.py "$folder/$name.csv" "$folder/learning.png" --title "$name, preset $preset" ||
+    echo "warning: could not draw $folder/learning.png" >&2
 fi
 if [[ $status -eq 124 ]]; then
-  echo "stopped after $hours hours with a snapshot: run benchmarks/learning.sh $name $preset again to go on" >&2
+  saved="$(newest)"
+  if [[ -z "$saved" || ! "$saved" -nt "$began" ]]; then
+    echo "error: the $hours hours ran out before the run could save a snapshot; nothing to go on from" >&2
+    exit 1
+  fi
+  echo "stopped after $hours hours with $saved: run benchmarks/learning.sh $name $preset again to go on" >&2
   exit 0
 fi
 exit $status

@@ -4,6 +4,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,10 +36,17 @@ def copy_toolkit(folder: Path) -> Path:
     """The scripts, sources and data in ``folder``, sharing .venv, so tests can let them write their outputs."""
     copy = folder / "toolkit"
     copy.mkdir()
-    for path in [ROOT / "src", ROOT / "requirements.txt", *ROOT.glob("*.sh")]:
+    for path in [ROOT / "src", ROOT / "presets", ROOT / "requirements.txt", *ROOT.glob("*.sh")]:
         (shutil.copytree if path.is_dir() else shutil.copy)(path, copy / path.name)
     (copy / ".venv").symlink_to(ROOT / ".venv")
     return copy
+
+
+def rows_without_times(path: Path) -> list[dict]:
+    """A results CSV's rows without the columns that differ from run to run of the same seed."""
+    from simple_dqn.runs.results_csv import TIME_COLUMNS, read_csv_rows
+
+    return [{key: value for key, value in row.items() if key not in TIME_COLUMNS} for row in read_csv_rows(path)]
 
 
 def assert_clear_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
@@ -59,3 +67,19 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
                       "--save_weights_prefix", str(folder / "breakout"), "--csv_file", str(folder / "breakout.csv"))
     assert result.returncode == 0, result.stderr
     return folder
+
+
+@pytest.fixture
+def virtual_screen() -> Iterator[str]:
+    """An X server with no monitor: Xvfb, on the display number it picks itself."""
+    if shutil.which("Xvfb") is None:
+        pytest.skip("Xvfb is not installed (Debian: apt-get install xvfb)")
+    read, write = os.pipe()
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
+                              pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write)
+    with os.fdopen(read) as numbers:
+        display = f":{numbers.readline().strip()}"
+    yield display
+    server.terminate()
+    server.wait(timeout=10)

@@ -16,8 +16,8 @@ from simple_dqn.dqn.settings import AgentSettings, EnvironmentSettings, NetworkS
 from simple_dqn.runs.statistics import Statistics
 
 
-def make_agent(memory_size: int = 5000, **settings) -> Agent:
-    environment = ALEEnvironment(EnvironmentSettings(game="breakout"), seed=1)
+def make_agent(memory_size: int = 5000, max_test_frames: int = 18_000, **settings) -> Agent:
+    environment = ALEEnvironment(EnvironmentSettings(game="breakout", max_test_frames=max_test_frames), seed=1)
     network = DeepQNetwork(environment.num_actions(), NetworkSettings(), (4, 84, 84), True, torch.device("cpu"))
     memory = ReplayMemory(memory_size, seed=1)
     statistics = Statistics(progress=False)
@@ -155,3 +155,11 @@ def test_a_stop_request_ends_the_phase_after_the_step_in_progress():
     agent.statistics.start_phase(1, "test", 100)
     agent.test(100)
     assert len(actions) == 3 and agent.statistics.steps == 3
+
+
+def test_a_game_that_ends_in_its_no_op_frames_begins_again_without_them():
+    agent = make_agent(random_starts=30, max_test_frames=12)
+    agent.environment.set_mode("test")
+    for _ in range(20):
+        agent._start_episode(new_game=True)
+        assert agent.environment.episode_frames() < 12 and not agent.environment.is_game_over()

@@ -198,3 +198,19 @@ def test_asking_for_a_gpu_without_one_is_a_clear_error():
     with pytest.raises(UsageError, match="--backend cpu"):
         resolve_device("gpu", None)
     assert resolve_device(None, None).type == "cpu"
+
+
+def test_adam_takes_its_epsilon_from_the_option():
+    network = make_network(optimizer="adam", learning_rate=1e-4, adam_epsilon=6.4e-7)
+    assert isinstance(network.optimizer, torch.optim.Adam)
+    assert network.optimizer.param_groups[0]["eps"] == 6.4e-7
+
+
+def test_a_bfloat16_update_gives_nearly_the_float32_loss_and_keeps_float32_weights():
+    batch = hand_made_batch()
+    exact, rounded = make_network(), make_network(update_precision="bfloat16")
+    full, half = exact.loss(batch).item(), rounded.loss(batch).item()
+    assert half != full, "the update should really run in bfloat16"
+    assert half == pytest.approx(full, rel=0.05)
+    rounded.train(batch)
+    assert all(parameter.dtype == torch.float32 for parameter in rounded.online.parameters())

@@ -148,22 +148,6 @@ def test_the_games_are_counted_as_they_come(terminal, trained_run, tmp_path):
     assert wait_for(lambda: "2 games, average reward" in terminal.screen(), timeout=30), terminal.screen()
 
 
-@pytest.fixture
-def virtual_screen():
-    """An X server with no monitor: Xvfb, on the display number it picks itself."""
-    if shutil.which("Xvfb") is None:
-        pytest.skip("Xvfb is not installed (Debian: apt-get install xvfb)")
-    read, write = os.pipe()
-    server = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
-                              pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(write)
-    with os.fdopen(read) as numbers:
-        display = f":{numbers.readline().strip()}"
-    yield display
-    server.terminate()
-    server.wait(timeout=10)
-
-
 @pytest.mark.slow
 def test_with_a_graphical_display_the_game_plays_in_a_window(virtual_screen, trained_run):
     from PIL import ImageGrab

@@ -1,11 +1,13 @@
 """record.sh: every frame of one game as PNG files and as a video."""
 
+import math
 from fractions import Fraction
 
 import av
 import cv2
 import numpy as np
 import pytest
+from PIL import Image
 
 from conftest import assert_clear_error, run_main, run_script
 from simple_dqn.runs.results_csv import read_csv_rows
@@ -84,3 +86,24 @@ def test_video_formats_and_path_names_it_cannot_write_are_refused_before_the_gam
                                 str(tmp_path / "v.webm")), ".mp4 or .mov")
     assert_clear_error(run_main("--load_weights", snapshot, "--play_games", "1", "--video_file",
                                 str(tmp_path / "{foo}.mp4")), "{foo}", "{snapshot}")
+
+
+@pytest.mark.slow
+def test_a_gif_shows_every_fourth_frame_at_15_per_second_four_by_three(trained_run, tmp_path):
+    result = run_script("record.sh", str(trained_run / "breakout_2.pkl"), "--max_test_frames", "300",
+                        "--video_file", str(tmp_path / "game.gif"), "--record_screen_path", str(tmp_path / "png"),
+                        "--results_folder", str(tmp_path), "--progress", "false")
+    assert result.returncode == 0, result.stderr
+    recorded = int(read_csv_rows(tmp_path / "episodes.csv")[0]["frames"]) + 1  # the first screen, then each frame
+    with Image.open(tmp_path / "game.gif") as gif:
+        assert gif.size == (280, 210)
+        durations, first = [], np.asarray(gif.convert("RGB"))
+        for index in range(gif.n_frames):  # identical frames in a row are kept once, their durations summed
+            gif.seek(index)
+            durations.append(gif.info["duration"])
+    assert sum(durations) == math.ceil(recorded / 4) * 67
+    first_png = cv2.cvtColor(cv2.imread(str(tmp_path / "png" / "000000.png")), cv2.COLOR_BGR2RGB)
+    np.testing.assert_array_equal(first, cv2.resize(first_png, (280, 210), interpolation=cv2.INTER_NEAREST))
+    assert (tmp_path / "game.gif").stat().st_size < 2_000_000
+    assert_clear_error(run_main("--load_weights", str(trained_run / "breakout_2.pkl"), "--play_games", "1",
+                                "--video_file", str(tmp_path / "loud.gif"), "--sound", "true"), "GIF has no sound")

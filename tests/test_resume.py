@@ -12,6 +12,8 @@ import pytest
 import torch
 
 from conftest import MAIN, ROOT, run_script
+from simple_dqn.command_line import parse_options
+from simple_dqn.runs.checkpoint import load_snapshot
 from simple_dqn.runs.results_csv import TIME_COLUMNS, read_csv_rows
 
 # Epochs of a few hundred steps, a fixed seed: on the CPU every run of these settings is the same run.
@@ -219,3 +221,10 @@ def test_a_run_saved_by_snapshot_format_1_resumes_to_the_rows_of_one_never_inter
                      for row in read_csv_rows(VERSION_1 / "uninterrupted.csv")]
     assert rows_apart_from_timing(tmp_path) == never_stopped
     assert torch.load(tmp_path / "breakout_2.pkl", weights_only=True)["version"] == 2  # saved anew at epoch 2's end
+
+
+def test_snapshots_of_earlier_versions_keep_their_no_ops_in_steps_unless_a_protocol_says_frames():
+    snapshot = load_snapshot(VERSION_1 / "breakout_2.pkl")
+    assert snapshot.options["noop_unit"] == "steps"
+    assert parse_options([], snapshot_options=snapshot.options).agent.noop_unit == "steps"
+    assert parse_options(["--protocol", "nature"], snapshot_options=snapshot.options).agent.noop_unit == "frames"

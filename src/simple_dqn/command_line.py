@@ -68,9 +68,19 @@ def flags_set_by(command: SetBy) -> list[str]:
             for flag in flags(declaration, field.name)]
 
 
-def output_options() -> set[str]:
-    """The options that name files a run writes: their paths may hold placeholders such as {game}."""
-    return {field.name for _, field, declaration in declarations() if declaration.placeholders}
+def file_options() -> set[str]:
+    """The options that name the files a run reads and writes, which config files leave to the command line."""
+    return {field.name for _, field, declaration in declarations() if not declaration.in_config}
+
+
+def refuse_configured(argv: Sequence[str], command: SetBy, why: str) -> None:
+    """A preset or config file must not set what ``command`` sets itself, as the command line must not."""
+    values = vars(build_parser().parse_args(argv))
+    configured = config_values(values["preset"], values["config"])
+    names = {field.name for _, field, declaration in declarations() if command in declaration.set_by}
+    refused = sorted(set(configured) & names)
+    if refused:
+        raise UsageError(f"{values['config'] or 'preset ' + values['preset']} sets {refused[0]}: {why}")
 
 
 def build_parser(suppress_defaults: bool = False) -> OptionParser:
@@ -125,7 +135,7 @@ def parse_values(argv: Sequence[str] | None, snapshot_options: dict | None = Non
 
 def config_values(preset: str | None, config: str | None) -> dict[str, Any]:
     """The options the preset sets, then those the config file sets over them."""
-    declared = {field.name: declaration for _, field, declaration in declarations()}
+    declared = {field.name: field for _, field, _ in declarations()}
     values = read_config(preset_path(preset), declared) if preset else {}
     return values | (read_config(config, declared) if config else {})
 
@@ -150,6 +160,9 @@ def read_settings(argv: Sequence[str] | None) -> tuple[Settings, Snapshot | None
             trained_with = snapshot.options["game"]
             usable = trained_with and (values["environment"] == "gym" or Path(trained_with).is_file())
             values["game"] = trained_with if usable else snapshot.game
+        if values["resume"] and snapshot.weights_only:
+            raise UsageError(f"{values['load_weights']} holds a trained agent's weights only, without what a run "
+                             "needs to go on: test, play or evaluate it, or start a new run from it without --resume")
         if values["resume"] and values["optimizer"] != snapshot.options["optimizer"]:
             raise UsageError(f"snapshot {values['load_weights']} was trained with --optimizer "
                              f"{snapshot.options['optimizer']}; a resumed run keeps it")
@@ -203,8 +216,8 @@ def check_settings(settings: Settings) -> None:
             raise UsageError(f"--{field.name} {given}: it may name {', '.join(declaration.placeholders)}, "
                              f"not {', '.join(sorted(unknown))}")
     if display.video_file and Path(display.video_file).suffix.lower() not in VIDEO_SUFFIXES:
-        raise UsageError(f"--video_file {display.video_file}: an H.264 video is written as "
-                         f"{' or '.join(VIDEO_SUFFIXES)}")
+        raise UsageError(f"--video_file {display.video_file}: a video is written as .mp4 or .mov (H.264), or as "
+                         ".gif (an animated picture)")
     if display.sound and not display.video_file:
         raise UsageError("--sound goes into the video: give --video_file too")
     if recording and environment.environment != "ale":

@@ -5,6 +5,7 @@ is one too, through its ``options`` section.  Each value is checked as the comma
 """
 
 import argparse
+import dataclasses
 import difflib
 from collections.abc import Iterable
 from pathlib import Path
@@ -13,11 +14,8 @@ from typing import Any
 import yaml
 
 from simple_dqn.errors import UsageError
-from simple_dqn.option import Declaration
 
-PRESETS_FOLDER = Path(__file__).resolve().parents[2] / "presets"
-# What a file cannot set: which files a run reads, and which snapshot it continues.
-NOT_IN_CONFIG = frozenset({"config", "preset", "load_weights", "resume"})
+PRESETS_FOLDER = Path(__file__).resolve().parents[2] / "presets"  # in the checkout, beside the scripts
 
 
 def preset_names() -> tuple[str, ...]:
@@ -28,8 +26,8 @@ def preset_path(name: str) -> Path:
     return PRESETS_FOLDER / f"{name}.yaml"
 
 
-def read_config(path: str | Path, declared: dict[str, Declaration]) -> dict[str, Any]:
-    """The options ``path`` sets, checked and converted; ``declared``: every option's declaration by name."""
+def read_config(path: str | Path, declared: dict[str, dataclasses.Field]) -> dict[str, Any]:
+    """The options ``path`` sets, checked and converted; ``declared``: every option's settings field by name."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -52,20 +50,24 @@ def read_config(path: str | Path, declared: dict[str, Declaration]) -> dict[str,
     options = {}
     for key, value in contents.items():
         name = str(key).replace("-", "_")
-        if name in NOT_IN_CONFIG:
-            raise UsageError(f"config file {path}: {name} is given on the command line only")
         if name not in declared:
             raise UsageError(f"config file {path}: unknown option '{key}'{_did_you_mean(name, declared)}")
+        if not declared[name].metadata["declaration"].in_config:
+            raise UsageError(f"config file {path}: {name} is given on the command line only (it names what a run "
+                             "reads, writes or continues)")
         options[name] = _converted(path, name, value, declared[name])
     return options
 
 
-def _converted(path: Path, name: str, value: Any, declaration: Declaration) -> Any:
+def _converted(path: Path, name: str, value: Any, field: dataclasses.Field) -> Any:
+    declaration = field.metadata["declaration"]
     if value is None:
+        if field.default is not None:
+            raise UsageError(f"config file {path}: {name} needs a value")
         return None
     if isinstance(value, dict | list):
         raise UsageError(f"config file {path}: {name} takes one value, not a {type(value).__name__}")
-    text = str(value)
+    text = ("true" if value else "false") if isinstance(value, bool) else str(value)
     if declaration.choices is not None and text not in declaration.choices:
         raise UsageError(f"config file {path}: {name}: '{text}' is not one of {', '.join(declaration.choices)}")
     if declaration.parse is None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from simple_dqn.command_line import Settings, output_options, read_settings
+from simple_dqn.command_line import Settings, file_options, read_settings
 from simple_dqn.dqn.agent import Agent
 from simple_dqn.dqn.allocator import keep_freed_memory
 from simple_dqn.dqn.deepqnetwork import DeepQNetwork, resolve_device
@@ -31,7 +31,7 @@ from simple_dqn.runs.run_files import (
     remove_unfinished_writes_of_run,
     trim_results,
 )
-from simple_dqn.runs.run_record import add_resume, record_path, write_run_record
+from simple_dqn.runs.run_record import add_resume, check_record_path, record_path, write_run_record
 from simple_dqn.runs.statistics import Statistics
 from simple_dqn.stopping import StopRequest
 from simple_dqn.watch.displays import choose_display
@@ -79,6 +79,8 @@ def run(argv: Sequence[str] | None) -> int:
         refuse_to_overwrite(run_files, csv_path)
     if training:
         check_results_file(csv_path)
+    if training and csv_path:
+        check_record_path(record_path(csv_path), settings.common.config)
 
     device = resolve_device(settings.network.backend, settings.network.device)
     state_shape = (settings.replay.history_length, *settings.environment.screen_shape)
@@ -108,9 +110,9 @@ def run(argv: Sequence[str] | None) -> int:
         csv_path.unlink()
     if training and csv_path:
         if resume_point is not None:
-            add_resume(record_path(csv_path), command, device, *resume_point)
+            add_resume(record_path(csv_path), command, device, *resume_point, options)
         else:
-            write_run_record(record_path(csv_path), command, options, output_options(), device)
+            write_run_record(record_path(csv_path), command, options, file_options(), device)
 
     stop.on_signals()
     if loop.play_games:

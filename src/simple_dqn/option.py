@@ -79,6 +79,7 @@ class Declaration:
     placeholders: tuple[str, ...] = ()  # what a path may name, filled in when the run starts: {game}
     set_by: tuple[SetBy, ...] = ()
     picks: tuple[str, str] | None = None  # a boolean that, when true, picks ("head", NAME) or ("target_rule", NAME)
+    in_config: bool = True  # a config file may set it: not so the files a run reads and writes, given each time
 
 
 def option(default: Any, help: str, **declaration: Any) -> Any:

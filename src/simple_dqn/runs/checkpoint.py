@@ -16,6 +16,10 @@ This module alone knows a snapshot's format; each part gives and takes its own s
   went, what it had counted, and the game in progress (the environment's episode and the agent's
   last screens).
 
+A trained agent (``agents/pong.pkl``) is a snapshot of weights only: ``network`` holds the online
+weights alone, the other parts' states are None, and ``weights_only`` is True.  It tests, plays and
+evaluates as any snapshot does, and starts new runs from its weights, but cannot be resumed.
+
 Version 1, written before the toolkit was one package, is read and upgraded to version 2.
 """
 
@@ -49,7 +53,7 @@ FORMAT = "simple_dqn snapshot"
 VERSION = 2
 READABLE_VERSIONS = (1, 2)
 # Snapshots of the toolkit before 2.1 counted no-op starts in agent steps.
-BEFORE_THE_OPTION_EXISTED: dict[str, Any] = {"noop_unit": "steps"}
+OPTIONS_OF_EARLIER_VERSIONS: dict[str, Any] = {"noop_unit": "steps"}
 
 
 @dataclass
@@ -100,7 +104,7 @@ class Snapshot:
     def options(self) -> dict[str, Any]:
         """The options it was saved with; one that the toolkit lacked when it was saved has the value it played
         with then."""
-        return {**BEFORE_THE_OPTION_EXISTED, **self.contents["options"]}
+        return {**OPTIONS_OF_EARLIER_VERSIONS, **self.contents["options"]}
 
     @property
     def epoch(self) -> int:
@@ -113,6 +117,10 @@ class Snapshot:
     @property
     def replay_saved(self) -> bool:
         return self.contents["replay_saved"]
+
+    @property
+    def weights_only(self) -> bool:
+        return bool(self.contents.get("weights_only", False))
 
     @property
     def stopped(self) -> StoppedPhase | None:
@@ -177,6 +185,22 @@ def save_checkpoint(run: RunFiles, epoch: int, parts: Parts, *, options: dict, v
     saved_replay = f" and {run.replay} ({run.replay.stat().st_size / 1e9:.2f} GB)" if run.replay.exists() else ""
     log.info("saved %s%s%s", path, saved_replay, where)
     return path
+
+
+def save_weights_only(snapshot: Snapshot, path: Path, file_options: set[str]) -> None:
+    """``snapshot``'s online weights, game, action set and options, and nothing it would need to be resumed;
+    ``file_options``, the options naming the files of the run it came from, are left out (they name folders of
+    the machine it was trained on)."""
+    if snapshot.stopped is not None:
+        raise UsageError(f"snapshot {snapshot.path} was saved in the middle of a phase: take one saved at an "
+                         "epoch's end, whose test phase measured it")
+    contents: dict[str, Any] = {key: None for key in ("agent", "replay_memory", "environment", "statistics",
+                                                      "torch_rng", "validation_states", "stopped")}
+    options = {name: value for name, value in snapshot.options.items() if name not in file_options}
+    contents |= {"game": snapshot.game, "actions": snapshot.actions, "options": options,
+                 "epoch": snapshot.epoch, "network": {"online": snapshot.contents["network"]["online"]},
+                 "save_id": "", "replay_saved": False, "weights_only": True}
+    _write_snapshot(path, contents)
 
 
 def _stopped_contents(stopped: StoppedPhase | None) -> dict | None:

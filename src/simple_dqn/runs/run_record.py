@@ -1,11 +1,14 @@
 """The run record, ``<run>.yaml`` beside the run's CSV: what ran, with what, on what, and when.
 
-Its ``options`` section holds every option the run resolved to except the files it writes, so the
-record is a config file too: ``--config results/RUN.yaml`` repeats the run (on the CPU, row for row
-apart from the time columns).  A resumed run adds an entry to ``resumes``.
+Its ``options`` section holds every option the run resolved to but the files it reads and writes
+(those are under ``files``), so the record is a config file too: ``--config results/RUN.yaml``
+repeats the run (on the CPU, row for row apart from the time columns), provided it started from
+scratch (``files`` names the snapshot whose weights it started from otherwise).  A resumed run adds
+an entry to ``resumes``, with the options it changed.
 """
 
 import datetime
+import importlib.metadata
 import os
 import platform
 import shlex
@@ -13,17 +16,16 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import ale_py
-import gymnasium
 import numpy as np
 import torch
 import yaml
 
 import simple_dqn
-from simple_dqn.config_file import NOT_IN_CONFIG
+from simple_dqn.errors import UsageError
 from simple_dqn.files import write_atomically
 
 TOOLKIT_ROOT = Path(simple_dqn.__file__).resolve().parents[2]
+RECORD_KEYS = {"command", "started", "options", "resumes"}  # what tells a run record from another YAML file
 
 
 def record_path(csv_path: Path) -> Path:
@@ -31,37 +33,45 @@ def record_path(csv_path: Path) -> Path:
     return csv_path.with_suffix(".yaml")
 
 
-def recorded_options(options: dict[str, Any], output_options: set[str]) -> dict[str, Any]:
-    """What a config file may set again: every option but the files the run reads and writes."""
-    return {name: value for name, value in options.items() if name not in NOT_IN_CONFIG | output_options}
+def check_record_path(path: Path, config: str | None) -> None:
+    """The record may replace an earlier run's record, never the config file the run reads or another file."""
+    if config is not None and Path(config).resolve() == path.resolve():
+        raise UsageError(f"the run's record would be written over its own --config {config}: copy it elsewhere, or "
+                         "name the run's CSV differently")
+    if path.exists() and not _is_record(_read(path)):
+        raise UsageError(f"{path} is not a run record of simple_dqn, and the run's record would replace it: move it "
+                         "away, or name the run's CSV differently")
 
 
-def write_run_record(path: Path, command: list[str], options: dict[str, Any], output_options: set[str],
+def write_run_record(path: Path, command: list[str], options: dict[str, Any], file_options: set[str],
                      device: torch.device) -> None:
-    """The record of a run that begins now; ``output_options``: the options that name the files it writes."""
+    """The record of a run that begins now; ``file_options``: the options naming files it reads and writes."""
     record = {
         **_this_start(command, device),
         "preset": options.get("preset"),
         "config": options.get("config"),
         "seed": options["random_seed"],
-        "outputs": {name: options[name] for name in sorted(output_options) if options.get(name)},
-        "options": recorded_options(options, output_options),
+        "files": {name: options[name] for name in sorted(file_options) if options.get(name) is not None},
+        "options": {name: value for name, value in options.items() if name not in file_options},
         "resumes": [],
     }
     _write(path, record)
 
 
-def add_resume(path: Path, command: list[str], device: torch.device, epoch: int, phase: str) -> None:
-    """Note in the record that the run went on from ``epoch``'s ``phase``, when and where."""
-    try:
-        record = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        record = None
-    if not isinstance(record, dict):
-        record = {"note": "the run's record was missing or unreadable when it was resumed", "resumes": []}
+def add_resume(path: Path, command: list[str], device: torch.device, epoch: int, phase: str,
+               options: dict[str, Any]) -> None:
+    """Note in the record that the run went on from ``epoch``'s ``phase``: when, where, and what it changed."""
+    record = _read(path) if path.exists() else None
+    if not _is_record(record):
+        record = {"note": "the run's record was missing or unreadable when it was resumed", "options": {},
+                  "resumes": []}
+    assert isinstance(record, dict)
+    started_with = record["options"] if isinstance(record.get("options"), dict) else {}
+    changed = {name: value for name, value in options.items() if name in started_with and started_with[name] != value}
     resumes = record.get("resumes")
     record["resumes"] = [*(resumes if isinstance(resumes, list) else []),
-                         {**_this_start(command, device), "from_epoch": epoch, "from_phase": phase}]
+                         {**_this_start(command, device), "from_epoch": epoch, "from_phase": phase,
+                          "changed_options": changed}]
     _write(path, record)
 
 
@@ -70,9 +80,10 @@ def _this_start(command: list[str], device: torch.device) -> dict[str, Any]:
         "command": shlex.join(command),
         "started": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "toolkit": {"version": simple_dqn.__version__, **_git_state()},
-        "versions": {"python": platform.python_version(), "torch": str(torch.__version__), "ale_py": ale_py.__version__,
-                     "gymnasium": gymnasium.__version__, "numpy": np.__version__},
-        "machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+        "versions": {"python": platform.python_version(), "torch": str(torch.__version__),
+                     "ale_py": importlib.metadata.version("ale-py"),
+                     "gymnasium": importlib.metadata.version("gymnasium"), "numpy": np.__version__},
+        "machine": {"cpu": cpu_model(), "cores": len(os.sched_getaffinity(0)), "torch_threads": torch.get_num_threads(),
                     "device": str(device),
                     "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None},
     }
@@ -90,7 +101,8 @@ def cpu_model() -> str:
 
 
 def _git_state() -> dict[str, Any]:
-    """The toolkit's commit and whether tracked files differ from it, when it runs from a git checkout."""
+    """The toolkit's commit and whether tracked files differ from it, when the toolkit is a git checkout itself
+    (not a copy inside another project's repository)."""
     def git(*arguments: str) -> str | None:
         try:
             done = subprocess.run(["git", "-C", str(TOOLKIT_ROOT), *arguments], capture_output=True, text=True,
@@ -99,11 +111,22 @@ def _git_state() -> dict[str, Any]:
             return None
         return done.stdout.strip() if done.returncode == 0 else None
 
-    commit = git("rev-parse", "HEAD")
-    if commit is None:
+    top = git("rev-parse", "--show-toplevel")
+    if top is None or Path(top).resolve() != TOOLKIT_ROOT:
         return {"git_commit": None}
     changes = git("status", "--porcelain", "--untracked-files=no")
-    return {"git_commit": commit, "local_changes": bool(changes) if changes is not None else None}
+    return {"git_commit": git("rev-parse", "HEAD"), "local_changes": bool(changes) if changes is not None else None}
+
+
+def _read(path: Path) -> object:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+
+
+def _is_record(contents: object) -> bool:
+    return isinstance(contents, dict) and RECORD_KEYS <= set(contents)
 
 
 def _write(path: Path, record: dict[str, Any]) -> None:

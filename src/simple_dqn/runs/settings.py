@@ -19,14 +19,15 @@ class LoopSettings(SettingsGroup, title="main loop", from_snapshot="resume"):
                                   "Q-value) is measured.", parse=positive_int)
     load_weights: str | None = option(None, "Load this snapshot; it supplies the game and the environment, replay "
                                       "memory, network and agent options, unless given here.",
-                                      from_snapshot="never", set_by=BY_SWEEP)
+                                      from_snapshot="never", set_by=BY_SWEEP, in_config=False)
     resume: bool = option(False, "With --load_weights: continue that training run where it stopped.", flag=True,
-                          from_snapshot="never", set_by=BY_SWEEP)
+                          from_snapshot="never", set_by=BY_SWEEP, in_config=False)
     save_weights_prefix: str | None = option(None, "Save a snapshot after each epoch to PREFIX_EPOCH.pkl; {game} is "
                                              "replaced by the game's name.", placeholders=("{game}",),
-                                             set_by=("sweep",))
+                                             set_by=("sweep",), in_config=False)
     csv_file: str | None = option(None, "Write one row per phase to this CSV file; {game} is replaced by the game's "
-                                  "name.", placeholders=("{game}",), set_by=("sweep", "profile"))
+                                  "name.", placeholders=("{game}",), set_by=("sweep", "profile"),
+                                  in_config=False)
 
 
 @dataclass(frozen=True)
@@ -38,19 +39,20 @@ class EvaluationSettings(SettingsGroup, title="evaluation", from_snapshot="never
         set_by=BY_SWEEP)
     results_folder: str | None = option(
         None, "Write each played game (episodes.csv) and their summary (summary.json) here; {game} is replaced by "
-        "the game's name and {protocol} by the protocol's.", placeholders=("{game}", "{protocol}"), set_by=BY_SWEEP)
+        "the game's name and {protocol} by the protocol's.", placeholders=("{game}", "{protocol}"), set_by=BY_SWEEP,
+        in_config=False)
 
 
 @dataclass(frozen=True)
 class CommonSettings(SettingsGroup, title="common", from_snapshot="resume"):
     preset: str | None = option(
         None, "Read options from presets/NAME.yaml: nature (the paper), fast (learns in the fewest steps on a CPU), "
-        "cleanrl, dopamine, smoke (every phase in a minute). The command line wins over it; a snapshot resumed or "
-        "tested keeps its own options unless this or the command line says otherwise.", choices=preset_names(),
-        metavar="NAME", from_snapshot="never")
+        "cleanrl, dopamine, smoke (every phase in about 20 seconds). The command line wins over it; a snapshot "
+        "resumed or tested keeps its own options unless this or the command line says otherwise.",
+        choices=preset_names(), from_snapshot="never", in_config=False)
     config: str | None = option(None, "Read options from this YAML file of option: value lines (or a run record, "
                                 "results/RUN.yaml), after --preset's and before the command line's.",
-                                from_snapshot="never")
+                                from_snapshot="never", in_config=False)
     random_seed: int | None = option(None, "Seed for repeatable runs (on the CPU); a random one is drawn and logged "
                                      "when absent.", parse=count, set_by=BY_SWEEP)
     log_level: str = option("INFO", "Log level.", choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),

@@ -20,7 +20,7 @@ from types import ModuleType
 
 import psutil
 
-from simple_dqn.command_line import check_settings, flags_set_by, parse_options
+from simple_dqn.command_line import check_settings, flags_set_by, parse_options, refuse_configured
 from simple_dqn.dqn.environments import make_environment
 from simple_dqn.dqn.replay_memory import bytes_per_transition
 from simple_dqn.errors import UsageError, exit_code_of
@@ -143,6 +143,12 @@ def checked_games(games: list[str], train_options: list[str], evaluation_options
     for given in evaluation_options:
         if given.split("=")[0] in flags_set_by("sweep evaluation"):
             raise UsageError(f"--evaluation_options {given}: the sweep sets it (choose the protocol with --protocol)")
+    for given in [*train_options, *evaluation_options]:
+        if given.split("=")[0] == "--config":
+            raise UsageError("--config: a sweep's runs cannot read a file of this machine; give the options "
+                             "themselves, or a --preset")
+    refuse_configured([games[0], *train_options], "sweep", "the sweep sets it for each run")
+    refuse_configured([games[0], *evaluation_options], "sweep evaluation", "the sweep sets it for the evaluation")
     names = []
     for game in games:
         options = parse_options([game, *train_options])

@@ -1,7 +1,8 @@
 """One game as every emulated frame: PNG files, and an H.264 video at the console's 60 frames per second.
 
 PyAV brings its own FFmpeg with libx264 and AAC, so nothing needs installing beside
-the requirements.  The video is yuv420p, which every browser plays.
+the requirements.  The video is yuv420p, which every browser plays.  A ``.gif`` video file is
+an animated picture instead (``animation.py``).
 """
 
 import logging
@@ -13,6 +14,7 @@ import cv2
 import numpy as np
 
 from simple_dqn.errors import UsageError
+from simple_dqn.watch.animation import FRAME_STEP, AnimatedGif
 
 log = logging.getLogger(__name__)
 ATARI_PIXEL_ASPECT = Fraction(7, 4)  # 160x210 pixels shown 4:3 on a television: players show it so
@@ -33,7 +35,13 @@ class GameRecorder:
                 old.unlink()
         self.video_file = video_file
         self.container = None
-        if video_file is not None:
+        self.animation = None
+        if video_file is not None and video_file.suffix.lower() == ".gif":
+            if sound:
+                raise UsageError(f"--sound: an animated GIF has no sound; write {video_file.with_suffix('.mp4')}")
+            video_file.parent.mkdir(parents=True, exist_ok=True)
+            self.animation = AnimatedGif(video_file)
+        elif video_file is not None:
             video_file.parent.mkdir(parents=True, exist_ok=True)
             try:
                 # The index first, so a browser starts playing before the whole file has arrived.
@@ -54,6 +62,8 @@ class GameRecorder:
         self.frames += 1
         if self.folder is not None:
             cv2.imwrite(str(self.folder / f"{self.frames - 1:06d}.png"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        if self.animation is not None:
+            self.animation.add(rgb)
         if self.container is None:
             return
         if self.frames == 1:
@@ -70,6 +80,9 @@ class GameRecorder:
 
     def close(self) -> None:
         """Flush the encoders and finish the file."""
+        if self.animation is not None:
+            self.animation.close()
+            log.info("recorded %d frames: %s (every %dth)", self.frames, self.video_file, FRAME_STEP)
         if self.container is None:
             return
         self.container.mux(self.video.encode())

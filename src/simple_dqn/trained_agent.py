@@ -1,0 +1,52 @@
+"""A trained agent to ship: the weights of a run's best snapshot, the one whose test phase scored highest.
+
+``python -m simple_dqn.trained_agent RUN_PREFIX RUN.csv OUT.pkl`` writes it (what
+``benchmarks/ship_agent.sh`` runs for ``agents/``).
+"""
+
+import math
+import sys
+from pathlib import Path
+
+from simple_dqn.command_line import file_options
+from simple_dqn.errors import UsageError, exit_code_of
+from simple_dqn.runs.checkpoint import load_snapshot, save_weights_only
+from simple_dqn.runs.results_csv import read_csv_rows
+from simple_dqn.runs.run_files import RunFiles
+
+
+def best_epoch(csv_path: Path, epochs: set[int]) -> tuple[int, float]:
+    """The epoch among ``epochs`` whose test phase had the highest average game score, the earliest of equals."""
+    scores = {int(row["epoch"]): float(row["average_reward"]) for row in read_csv_rows(csv_path)
+              if row["phase"] == "test" and int(row["epoch"]) in epochs}
+    measured = {epoch: score for epoch, score in scores.items() if not math.isnan(score)}
+    if not measured:
+        raise UsageError(f"{csv_path} has no test phase with a finished game for any snapshot of the run")
+    epoch = max(sorted(measured), key=lambda each: measured[each])
+    return epoch, measured[epoch]
+
+
+def ship(run: RunFiles, csv_path: Path, output: Path, file_options: set[str]) -> str:
+    """Write the agent; what to say of it."""
+    if not csv_path.is_file():
+        raise UsageError(f"{csv_path} does not exist: the run's CSV says which snapshot scored highest")
+    snapshots = run.snapshots() if Path(run.prefix).parent.is_dir() else {}
+    if not snapshots:
+        raise UsageError(f"no snapshot {run.prefix}_<epoch>.pkl exists")
+    epoch, score = best_epoch(csv_path, set(snapshots))
+    save_weights_only(load_snapshot(snapshots[epoch]), output, file_options)
+    size = output.stat().st_size / 1e6
+    return f"wrote {output} ({size:.1f} MB): the weights of {snapshots[epoch]}, test average {score:g}"
+
+
+def main(arguments: list[str]) -> int:
+    def answer() -> int:
+        if len(arguments) != 3:
+            raise UsageError("usage: python -m simple_dqn.trained_agent RUN_PREFIX RUN.csv OUT.pkl")
+        print(ship(RunFiles(arguments[0]), Path(arguments[1]), Path(arguments[2]), file_options()))
+        return 0
+    return exit_code_of(answer, "stopped; nothing was written")
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
