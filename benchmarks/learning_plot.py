@@ -47,7 +47,7 @@ def draw(csv_path: Path, output: Path, title: str) -> None:
     best = max((score for score in scores if not math.isnan(score)), default=float("nan"))
     machine = machine_of(csv_path)
     figure.suptitle(f"{title}: {steps[-1] if steps else 0:,} agent steps in {hours[-1] if hours else 0:.2f} h, "
-                    f"best test average {best:g}" + (f"\n{machine}" if machine else ""), fontsize=10)
+                    f"best test average {best:.1f}" + (f"\n{machine}" if machine else ""), fontsize=10)
     figure.tight_layout()
     write_atomically(output, lambda file: figure.savefig(file, format="png", dpi=100))
     plt.close(figure)

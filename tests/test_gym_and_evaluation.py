@@ -147,7 +147,9 @@ def evaluate(snapshot, folder, *options):
 @pytest.mark.slow
 def test_evaluate_sh_follows_the_nature_protocol_and_stops_each_game_at_the_frame_cap(trained_run, tmp_path):
     rows, summary = evaluate(trained_run / "breakout_2.pkl", tmp_path, "--random_seed", "2")
-    assert [int(row["frames"]) for row in rows] == [400] * 3  # Breakout cannot lose all five lives in 400 frames
+    # Breakout cannot lose all five lives in 400 frames; the cap ends a game at the step that reaches it, which the
+    # no-op frames leave at any phase of the frame skip.
+    assert all(400 <= int(row["frames"]) <= 403 for row in rows) and len(rows) == 3
     assert summary["protocol"] == "nature"
     assert summary["settings"] == {"no_op_starts_up_to": 30, "no_op_unit": "frames", "exploration_rate": 0.05,
                                    "max_frames_per_game": 400, "sticky_actions": 0.0, "frame_skip": 4,

@@ -13,6 +13,7 @@ from simple_dqn.errors import UsageError
 from simple_dqn.runs.results_csv import read_csv_rows
 
 PRESETS = ("cleanrl", "dopamine", "fast", "nature", "smoke")
+SMALL_SCREENS = ["--screen_width", "36", "--screen_height", "36"]  # cheap updates, for the runs below
 
 
 def test_the_toolkit_ships_the_presets_that_help_names():
@@ -121,7 +122,7 @@ def train_in(toolkit, *arguments: str):
 @pytest.mark.slow
 def test_a_run_record_is_a_config_that_repeats_the_run_row_for_row(tmp_path):
     toolkit = copy_toolkit(tmp_path)
-    train_in(toolkit, "breakout", "first", *TINY_RUN, "--epochs", "2", "--learning_rate", "0.001")
+    train_in(toolkit, "breakout", "first", *TINY_RUN, *SMALL_SCREENS, "--epochs", "2", "--learning_rate", "0.001")
     record_file = toolkit / "results" / "breakout_first.yaml"
     record = yaml.safe_load(record_file.read_text())
     assert shlex.split(record["command"])[:3] == ["python", "-m", "simple_dqn"]
@@ -142,7 +143,8 @@ def test_a_run_record_is_a_config_that_repeats_the_run_row_for_row(tmp_path):
 @pytest.mark.slow
 def test_a_resumed_run_adds_its_resume_to_the_record(tmp_path):
     toolkit = copy_toolkit(tmp_path)
-    train_in(toolkit, "breakout", "--preset", "smoke", "--epochs", "1", "--progress", "false", "--backend", "cpu")
+    train_in(toolkit, "breakout", "--preset", "smoke", *SMALL_SCREENS, "--epochs", "1", "--progress", "false",
+             "--backend", "cpu")
     record_file = toolkit / "results" / "breakout.yaml"
     started = yaml.safe_load(record_file.read_text())
     assert started["preset"] == "smoke" and started["options"]["train_steps"] == 1000

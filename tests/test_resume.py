@@ -57,8 +57,8 @@ def test_a_run_resumed_after_epoch_2_gives_the_rows_of_one_never_interrupted(uni
     first = subprocess.run(train_command(tmp_path, 2, "--replay_compress", compress), cwd=ROOT, capture_output=True,
                            text=True, timeout=300)
     assert first.returncode == 0, first.stderr
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["breakout.csv", "breakout.replay", "breakout_1.pkl",
-                                                                 "breakout_2.pkl"]  # one replay memory, the newest's
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["breakout.csv", "breakout.replay", "breakout.yaml",
+                                                                 "breakout_1.pkl", "breakout_2.pkl"]  # one replay
     resumed = run_script("resume.sh", str(tmp_path / "breakout_2.pkl"), "--epochs", "4")
     assert resumed.returncode == 0, resumed.stderr
     assert "loaded " + str(tmp_path / "breakout.replay") in resumed.stderr

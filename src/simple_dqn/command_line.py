@@ -220,6 +220,8 @@ def check_settings(settings: Settings) -> None:
                          ".gif (an animated picture)")
     if display.sound and not display.video_file:
         raise UsageError("--sound goes into the video: give --video_file too")
+    if display.sound and Path(str(display.video_file)).suffix.lower() == ".gif":
+        raise UsageError(f"--sound: an animated GIF has no sound; write {Path(str(display.video_file)).stem}.mp4")
     if recording and environment.environment != "ale":
         raise UsageError("recording takes every emulated frame from ale-py's own interface: use --environment ale")
     if visualization.visualization and not visualization.visualization_file:

@@ -14,7 +14,6 @@ from PIL import Image
 from simple_dqn.files import write_atomically
 
 FRAME_STEP = 4
-FRAMES_PER_SECOND = 60 // FRAME_STEP
 SHOWN_SIZE = (280, 210)  # width, height: 160x210 pixels shown 4:3
 
 
@@ -37,6 +36,11 @@ class AnimatedGif:
         if not self.frames:
             return
         first, *rest = self.frames
+        durations = frame_durations(len(self.frames))
         write_atomically(self.path, lambda file: first.save(
-            file, format="GIF", save_all=True, append_images=rest, duration=round(1000 / FRAMES_PER_SECOND),
-            loop=0, optimize=True))
+            file, format="GIF", save_all=True, append_images=rest, duration=durations, loop=0, optimize=True))
+
+
+def frame_durations(frames: int) -> list[int]:
+    """Milliseconds per frame: GIF counts hundredths of a second, so 15 per second is 70, 70, 60 in turn."""
+    return [(70, 70, 60)[index % 3] for index in range(frames)]

@@ -36,9 +36,7 @@ class GameRecorder:
         self.video_file = video_file
         self.container = None
         self.animation = None
-        if video_file is not None and video_file.suffix.lower() == ".gif":
-            if sound:
-                raise UsageError(f"--sound: an animated GIF has no sound; write {video_file.with_suffix('.mp4')}")
+        if video_file is not None and video_file.suffix.lower() == ".gif":  # without sound: the command line checks
             video_file.parent.mkdir(parents=True, exist_ok=True)
             self.animation = AnimatedGif(video_file)
         elif video_file is not None:
