@@ -73,6 +73,7 @@ def test_train_sh_help_lists_every_option_group_with_defaults():
                    "--random_seed"):
         assert option in result.stdout
     assert "(default: 250000)" in result.stdout
+    assert "--preset {cleanrl,dopamine,fast,nature,smoke}" in result.stdout
 
 
 @pytest.mark.slow
