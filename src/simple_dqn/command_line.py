@@ -75,11 +75,11 @@ def file_options() -> set[str]:
 
 def refuse_configured(argv: Sequence[str], command: SetBy, why: str) -> None:
     """A preset or config file must not set what ``command`` sets itself, as the command line must not."""
-    values = vars(build_parser().parse_args(argv))
-    configured = config_values(values["preset"], values["config"])
+    command_line = CommandLine.parse(argv)
     names = {field.name for _, field, declaration in declarations() if command in declaration.set_by}
-    refused = sorted(set(configured) & names)
+    refused = sorted(set(command_line.configured) & names)
     if refused:
+        values = command_line.values
         raise UsageError(f"{values['config'] or 'preset ' + values['preset']} sets {refused[0]}: {why}")
 
 
@@ -114,23 +114,33 @@ def build_parser(suppress_defaults: bool = False) -> OptionParser:
     return parser
 
 
-def parse_values(argv: Sequence[str] | None, snapshot_options: dict | None = None,
-                 resume: bool = False) -> dict[str, Any]:
-    """Every option by name, in the precedence the module docstring gives."""
-    values = vars(build_parser().parse_args(argv))
-    given = set(vars(build_parser(suppress_defaults=True).parse_args(argv)))
-    configured = config_values(values["preset"], values["config"])
-    values.update({name: value for name, value in configured.items() if name not in given})
-    for group, field, declaration in declarations():
-        policy = policy_from_snapshot(group, declaration)
-        supplied = policy == "always" or (policy == "resume" and resume)
-        chosen = field.name in given or field.name in configured
-        if snapshot_options and field.name in snapshot_options and supplied and not chosen:
-            values[field.name] = snapshot_options[field.name]
-    for name, value in PROTOCOLS.get(values["protocol"], {}).items():
-        if name not in given:
-            values[name] = value
-    return values
+@dataclasses.dataclass(frozen=True)
+class CommandLine:
+    """``argv`` read once: every option with its default, the names it gives, and what its preset and config set."""
+
+    values: dict[str, Any]
+    given: frozenset[str]
+    configured: dict[str, Any]
+
+    @classmethod
+    def parse(cls, argv: Sequence[str] | None) -> "CommandLine":
+        values = vars(build_parser().parse_args(argv))
+        given = frozenset(vars(build_parser(suppress_defaults=True).parse_args(argv)))
+        return cls(values, given, config_values(values["preset"], values["config"]))
+
+    def resolve(self, snapshot_options: dict | None = None, resume: bool = False) -> dict[str, Any]:
+        """Every option by name, in the precedence the module docstring gives."""
+        values = self.values | {name: value for name, value in self.configured.items() if name not in self.given}
+        for group, field, declaration in declarations():
+            policy = policy_from_snapshot(group, declaration)
+            supplied = policy == "always" or (policy == "resume" and resume)
+            chosen = field.name in self.given or field.name in self.configured
+            if snapshot_options and field.name in snapshot_options and supplied and not chosen:
+                values[field.name] = snapshot_options[field.name]
+        for name, value in PROTOCOLS.get(values["protocol"], {}).items():
+            if name not in self.given:
+                values[name] = value
+        return values
 
 
 def config_values(preset: str | None, config: str | None) -> dict[str, Any]:
@@ -142,8 +152,8 @@ def config_values(preset: str | None, config: str | None) -> dict[str, Any]:
 
 def parse_options(argv: Sequence[str] | None, snapshot_options: dict | None = None,
                   resume: bool = False) -> Settings:
-    """The settings ``argv`` gives, completed as ``parse_values`` says."""
-    return Settings.from_values(parse_values(argv, snapshot_options, resume))
+    """The settings ``argv`` gives, completed as ``CommandLine.resolve`` says."""
+    return Settings.from_values(CommandLine.parse(argv).resolve(snapshot_options, resume))
 
 
 def read_settings(argv: Sequence[str] | None) -> tuple[Settings, Snapshot | None]:
@@ -151,11 +161,12 @@ def read_settings(argv: Sequence[str] | None) -> tuple[Settings, Snapshot | None
 
     A random seed is drawn here when none is given, and kept in the snapshots, so any run can be repeated.
     """
-    values = parse_values(argv)
+    command_line = CommandLine.parse(argv)
+    values = command_line.resolve()
     snapshot = None
     if values["load_weights"]:
         snapshot = load_snapshot(values["load_weights"])
-        values = parse_values(argv, snapshot.options, resume=values["resume"])
+        values = command_line.resolve(snapshot.options, resume=values["resume"])
         if values["game"] is None:  # the Gymnasium id or the ROM file (while it is there) it was trained with
             trained_with = snapshot.options["game"]
             usable = trained_with and (values["environment"] == "gym" or Path(trained_with).is_file())
