@@ -206,6 +206,18 @@ def test_adam_takes_its_epsilon_from_the_option():
     assert network.optimizer.param_groups[0]["eps"] == 6.4e-7
 
 
+def test_adam_takes_the_fused_step_of_pytorchs_reference_adam():
+    fused, reference = make_network(optimizer="adam", learning_rate=1e-3), make_network(optimizer="adam")
+    assert fused.optimizer.param_groups[0]["fused"]
+    reference.optimizer = torch.optim.Adam(reference.online.parameters(), lr=1e-3, foreach=False)
+    for _ in range(5):
+        fused.train(hand_made_batch())
+        reference.train(hand_made_batch())
+    for (name, weights), expected in zip(fused.online.named_parameters(), reference.online.parameters(), strict=True):
+        assert not torch.equal(weights, make_network().online.get_parameter(name)), name  # it did learn
+        torch.testing.assert_close(weights, expected, rtol=1e-5, atol=1e-6, msg=name)
+
+
 def test_a_bfloat16_update_gives_nearly_the_float32_loss_and_keeps_float32_weights():
     batch = hand_made_batch()
     exact, rounded = make_network(), make_network(update_precision="bfloat16")
