@@ -6,10 +6,10 @@
 #   snapshots/ there holds the snapshots, which git ignores. Run it with nothing else busy on the machine.
 set -euo pipefail
 source "$(dirname "$0")/../src/venv.sh"
-usage="usage: benchmarks/learning.sh GAME PRESET [--hours H] [options]   (presets: $(ls "$root/presets" | sed 's/\.yaml$//' | tr '\n' ' '))"
+usage="usage: benchmarks/learning.sh GAME PRESET [--hours H] [options]   (presets: $(ls "$root/src/simple_dqn/presets" | sed 's/\.yaml$//' | tr '\n' ' '))"
 if [[ $# -lt 2 || "$1" == -* || "$2" == -* ]]; then echo "$usage" >&2; exit 2; fi
 game="$1"; preset="$2"; shift 2
-if [[ ! -f "$root/presets/$preset.yaml" ]]; then echo "error: no preset '$preset'; $usage" >&2; exit 2; fi
+if [[ ! -f "$root/src/simple_dqn/presets/$preset.yaml" ]]; then echo "error: no preset '$preset'; $usage" >&2; exit 2; fi
 hours=""
 if [[ $# -ge 2 && "$1" == "--hours" ]]; then hours="$2"; shift 2; fi
 if [[ -n "$hours" ]] && ! seconds="$(awk -v h="$hours" \

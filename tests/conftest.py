@@ -36,7 +36,7 @@ def copy_toolkit(folder: Path) -> Path:
     """The scripts, sources and data in ``folder``, sharing .venv, so tests can let them write their outputs."""
     copy = folder / "toolkit"
     copy.mkdir()
-    for path in [ROOT / "src", ROOT / "presets", ROOT / "requirements.txt", *ROOT.glob("*.sh")]:
+    for path in [ROOT / "src", ROOT / "requirements.txt", *ROOT.glob("*.sh")]:
         (shutil.copytree if path.is_dir() else shutil.copy)(path, copy / path.name)
     (copy / ".venv").symlink_to(ROOT / ".venv")
     return copy

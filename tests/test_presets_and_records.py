@@ -1,14 +1,16 @@
 """Presets and config files (--preset, --config), and the run record that repeats a run."""
 
+import fnmatch
 import math
 import shlex
+import tomllib
 
 import pytest
 import yaml
 
 from conftest import ROOT, TINY_RUN, assert_clear_error, copy_toolkit, rows_without_times, run_command, run_main
 from simple_dqn.command_line import parse_options
-from simple_dqn.config_file import preset_names
+from simple_dqn.config_file import preset_names, preset_path
 from simple_dqn.errors import UsageError
 from simple_dqn.runs.results_csv import read_csv_rows
 
@@ -19,13 +21,21 @@ SMALL_SCREENS = ["--screen_width", "36", "--screen_height", "36"]  # cheap updat
 def test_the_toolkit_ships_the_presets_that_help_names():
     assert set(PRESETS) <= set(preset_names())
     for name in preset_names():
-        text = (ROOT / "presets" / f"{name}.yaml").read_text()
+        text = preset_path(name).read_text()
         assert text.startswith("#"), f"presets/{name}.yaml must say in a comment where its values come from"
+
+
+def test_an_installed_toolkit_carries_the_presets():
+    package_data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    package = preset_path("nature").parents[1]
+    for name in preset_names():
+        relative = preset_path(name).relative_to(package).as_posix()
+        assert any(fnmatch.fnmatch(relative, pattern) for pattern in package_data["simple_dqn"]), relative
 
 
 @pytest.mark.parametrize("preset", PRESETS)
 def test_each_preset_resolves_to_the_options_it_states(preset):
-    stated = yaml.safe_load((ROOT / "presets" / f"{preset}.yaml").read_text())
+    stated = yaml.safe_load(preset_path(preset).read_text())
     values = parse_options(["pong", "--preset", preset]).values()
     for name, value in stated.items():
         if isinstance(value, float):

@@ -15,7 +15,7 @@ import yaml
 
 from simple_dqn.errors import UsageError
 
-PRESETS_FOLDER = Path(__file__).resolve().parents[2] / "presets"  # in the checkout, beside the scripts
+PRESETS_FOLDER = Path(__file__).resolve().parent / "presets"  # package data, so an installed toolkit has them too
 
 
 def preset_names() -> tuple[str, ...]:
