@@ -15,6 +15,7 @@ from conftest import MAIN, ROOT, run_script
 from simple_dqn.command_line import parse_options
 from simple_dqn.runs.checkpoint import load_snapshot
 from simple_dqn.runs.results_csv import TIME_COLUMNS, read_csv_rows
+from simple_dqn.runs.statistics import Statistics
 
 # Epochs of a few hundred steps, a fixed seed: on the CPU every run of these settings is the same run.
 SMALL_EPOCHS = ["--random_steps", "200", "--train_steps", "300", "--test_steps", "200", "--replay_size", "2000",
@@ -228,3 +229,15 @@ def test_snapshots_of_earlier_versions_keep_their_no_ops_in_steps_unless_a_proto
     assert snapshot.options["noop_unit"] == "steps"
     assert parse_options([], snapshot_options=snapshot.options).agent.noop_unit == "steps"
     assert parse_options(["--protocol", "nature"], snapshot_options=snapshot.options).agent.noop_unit == "frames"
+
+
+def test_a_resumed_phase_counts_on_from_where_its_progress_bar_stopped(capsys):
+    statistics = Statistics(progress=True)
+    statistics.start_phase(3, "train", 100)
+    statistics.resume_phase({**Statistics.nothing_counted(), "steps": 40, "game_rewards": [2.0], "game_frames": [900]})
+    statistics.on_step(1.0, game_over=False)
+    statistics.abandon_phase()
+    shown = capsys.readouterr().err
+    # The 40 steps of the earlier run are where the bar starts, not 40 steps made in no time by this one.
+    assert "40/100" in shown and "?step/s" in shown.split("40/100")[1].split("\r")[0]
+    assert statistics.steps == 41 and statistics.game_rewards == [2.0]

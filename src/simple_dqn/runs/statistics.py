@@ -45,8 +45,12 @@ class Statistics:
     def start_phase(self, epoch: int, phase: str, steps: int | None) -> None:
         """``steps`` is the phase's length, None when it plays a number of games instead."""
         self._reset(epoch, phase)
-        self._bar = tqdm(total=steps, desc=phase_name(epoch, phase), unit="step", disable=not self.progress,
-                         mininterval=1.0, dynamic_ncols=True, leave=False)
+        self._bar = self._progress_bar(steps, done=0)
+
+    def _progress_bar(self, steps: int | None, done: int) -> tqdm:
+        """``done`` steps counted by an earlier run are where the bar starts, not steps made at once."""
+        return tqdm(total=steps, initial=done, desc=phase_name(self.epoch, self.phase), unit="step",
+                    disable=not self.progress, mininterval=1.0, dynamic_ncols=True, leave=False)
 
     def _reset(self, epoch: int, phase: str) -> None:
         self.epoch, self.phase = epoch, phase
@@ -95,7 +99,9 @@ class Statistics:
         self.game_rewards, self.game_frames = list(so_far["game_rewards"]), list(so_far["game_frames"])
         self.loss_sum = torch.tensor(so_far["loss_sum"])
         self.phase_start -= so_far["seconds"]
-        self._bar.update(self.steps)
+        steps = self._bar.total
+        self._bar.close()
+        self._bar = self._progress_bar(steps, done=self.steps)
 
     def abandon_phase(self) -> None:
         """A phase stopped early writes no row; its progress bar still ends its line."""
