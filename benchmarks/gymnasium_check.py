@@ -12,6 +12,7 @@ import argparse
 import json
 import statistics
 import sys
+from pathlib import Path
 
 import ale_py
 import gymnasium
@@ -19,9 +20,10 @@ import numpy as np
 import torch
 from gymnasium.wrappers import AtariPreprocessing, FrameStackObservation
 
-from simple_dqn.command_line import read_settings
-from simple_dqn.dqn.deepqnetwork import DeepQNetwork
-from simple_dqn.errors import UsageError, exit_code_of
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+from simple_dqn.command_line import read_settings  # noqa: E402
+from simple_dqn.dqn.deepqnetwork import DeepQNetwork  # noqa: E402
+from simple_dqn.errors import UsageError, exit_code_of  # noqa: E402
 
 gymnasium.register_envs(ale_py)
 
