@@ -33,7 +33,7 @@ def read_config(path: str | Path, declared: dict[str, dataclasses.Field]) -> dic
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UsageError(f"config file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as error:
+    except (OSError, UnicodeDecodeError, ValueError) as error:  # ValueError: a NUL byte in the path
         raise UsageError(f"cannot read config file {path}: {getattr(error, 'strerror', None) or error}") from None
     try:
         contents = yaml.safe_load(text)
