@@ -13,6 +13,10 @@ ROOT = Path(__file__).resolve().parent.parent
 MAIN = [sys.executable, "-m", "simple_dqn"]
 # What the scripts set: the package runs from the checkout's src/, in every process the tests start.
 os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), *filter(None, [os.environ.get("PYTHONPATH")])])
+# ./run_tests.sh runs a test process per core (pytest-xdist): each, and every process its tests start, keeps to one
+# PyTorch thread, so that they share the cores instead of spinning against each other's threads.
+if "PYTEST_XDIST_WORKER" in os.environ:
+    os.environ["OMP_NUM_THREADS"] = "1"
 
 # A run small enough for a test: a few hundred steps per phase, a tiny replay memory.
 TINY_RUN = ["--random_steps", "200", "--train_steps", "400", "--test_steps", "300", "--replay_size", "2000",
@@ -71,12 +75,17 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def virtual_screen() -> Iterator[str]:
-    """An X server with no monitor: Xvfb, on the display number it picks itself."""
+    """An X server with no monitor: Xvfb, on the display number it picks itself.
+
+    ``-noreset``: by default Xvfb resets when its last client leaves, and a window opened during
+    that reset fails to connect, so a screenshot taken just before the game opens its window
+    could make the game fall back to no display.
+    """
     if shutil.which("Xvfb") is None:
         pytest.skip("Xvfb is not installed (Debian: apt-get install xvfb)")
     read, write = os.pipe()
-    server = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
-                              pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1024x768x24", "-nolisten", "tcp",
+                               "-noreset"], pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     os.close(write)
     with os.fdopen(read) as numbers:
         display = f":{numbers.readline().strip()}"

@@ -187,6 +187,20 @@ def test_a_window_needs_a_graphical_display(trained_run):
 
 
 @pytest.mark.slow
+def test_a_graphical_display_that_cannot_be_reached_is_named(trained_run):
+    unused = next(number for number in range(4000, 5000) if not Path(f"/tmp/.X11-unix/X{number}").exists())
+    environment = {**{name: value for name, value in os.environ.items() if name != "WAYLAND_DISPLAY"},
+                   "DISPLAY": f":{unused}", "SDL_AUDIODRIVER": "dummy"}
+    result = subprocess.run([str(ROOT / "play.sh"), str(trained_run / "breakout_2.pkl"), "--display_screen", "window"],
+                            cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert f"could not connect to the graphical display ':{unused}'" in last_line, result.stderr
+    assert "--display_screen terminal" in last_line
+
+
+@pytest.mark.slow
 def test_the_display_is_for_games_played_on_ales_own_interface(trained_run):
     snapshot = str(trained_run / "breakout_2.pkl")
     assert_clear_error(run_main("--load_weights", snapshot, "--display_screen", "true", "--test_steps", "10"),

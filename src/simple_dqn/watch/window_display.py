@@ -45,8 +45,9 @@ class WindowDisplay(Display):
                              "terminal)") from None
         if pygame.display.get_driver() in ("offscreen", "dummy"):
             pygame.quit()
-            raise UsageError("no graphical display to open a window on: --display_screen terminal draws in the "
-                             "terminal")
+            display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+            raise UsageError(f"could not connect to the graphical display {display!r} to open a window: "
+                             "--display_screen terminal draws in the terminal")
         pygame.display.set_caption(title)
         self.closed = False
         self.volume = 0.5
