@@ -233,8 +233,8 @@ def test_snapshots_of_earlier_versions_keep_their_no_ops_in_steps_unless_a_proto
 
 def test_a_resumed_phase_counts_on_from_where_its_progress_bar_stopped(capsys):
     statistics = Statistics(progress=True)
-    statistics.start_phase(3, "train", 100)
-    statistics.resume_phase({**Statistics.nothing_counted(), "steps": 40, "game_rewards": [2.0], "game_frames": [900]})
+    statistics.start_phase(3, "train", 100, so_far={**Statistics.nothing_counted(), "steps": 40,
+                                                    "game_rewards": [2.0], "game_frames": [900]})
     statistics.on_step(1.0, game_over=False)
     statistics.abandon_phase()
     shown = capsys.readouterr().err

@@ -104,13 +104,14 @@ class PhaseRunner:
         None for a play phase, which counts games instead."""
         agent, statistics = self.parts.agent, self.parts.statistics
         self.epoch, self.phase = epoch, phase
-        statistics.start_phase(epoch, phase, steps)
         if stopped is not None and steps is not None:
-            statistics.resume_phase(stopped.statistics)
+            statistics.start_phase(epoch, phase, steps, so_far=stopped.statistics)
             steps -= stopped.steps_done
             if stopped.episode is not None:
                 self.parts.environment.restore_episode_state(stopped.episode.environment)
                 agent.continue_episode(stopped.episode.screens)
+        else:
+            statistics.start_phase(epoch, phase, steps)
         play(steps or 0)
         if self.stop.requested:
             statistics.abandon_phase()

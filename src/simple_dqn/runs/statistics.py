@@ -42,15 +42,14 @@ class Statistics:
     def load_state_dict(self, state: dict) -> None:
         self.previous_total_time = state["total_time"]
 
-    def start_phase(self, epoch: int, phase: str, steps: int | None) -> None:
-        """``steps`` is the phase's length, None when it plays a number of games instead."""
+    def start_phase(self, epoch: int, phase: str, steps: int | None, so_far: dict | None = None) -> None:
+        """``steps`` is the phase's length, None when it plays a number of games instead; ``so_far`` is what an
+        earlier run counted of this phase before it stopped in the middle, to go on counting from."""
         self._reset(epoch, phase)
-        self._bar = self._progress_bar(steps, done=0)
-
-    def _progress_bar(self, steps: int | None, done: int) -> tqdm:
-        """``done`` steps counted by an earlier run are where the bar starts, not steps made at once."""
-        return tqdm(total=steps, initial=done, desc=phase_name(self.epoch, self.phase), unit="step",
-                    disable=not self.progress, mininterval=1.0, dynamic_ncols=True, leave=False)
+        if so_far is not None:
+            self._go_on_from(so_far)
+        self._bar = tqdm(total=steps, initial=self.steps, desc=phase_name(epoch, phase), unit="step",
+                         disable=not self.progress, mininterval=1.0, dynamic_ncols=True, leave=False)
 
     def _reset(self, epoch: int, phase: str) -> None:
         self.epoch, self.phase = epoch, phase
@@ -92,16 +91,13 @@ class Statistics:
                 "game_reward": self.game_reward, "updates": self.updates, "loss_sum": float(self.loss_sum),
                 "seconds": time.perf_counter() - self.phase_start}
 
-    def resume_phase(self, so_far: dict) -> None:
-        """Go on counting a phase begun by an earlier run, and the game it was in (earlier versions left it)."""
+    def _go_on_from(self, so_far: dict) -> None:
+        """The counts of a phase begun by an earlier run, and the game it was in (earlier versions left it)."""
         self.steps, self.updates = so_far["steps"], so_far["updates"]
         self.game_reward = so_far.get("game_reward", 0.0)
         self.game_rewards, self.game_frames = list(so_far["game_rewards"]), list(so_far["game_frames"])
         self.loss_sum = torch.tensor(so_far["loss_sum"])
         self.phase_start -= so_far["seconds"]
-        steps = self._bar.total
-        self._bar.close()
-        self._bar = self._progress_bar(steps, done=self.steps)
 
     def abandon_phase(self) -> None:
         """A phase stopped early writes no row; its progress bar still ends its line."""
