@@ -46,9 +46,10 @@ class EvaluationSettings(SettingsGroup, title="evaluation", from_snapshot="never
 @dataclass(frozen=True)
 class CommonSettings(SettingsGroup, title="common", from_snapshot="resume"):
     preset: str | None = option(
-        None, "Read options from presets/NAME.yaml: nature (the paper), fast (learns in the fewest steps on a CPU), "
-        "cleanrl, dopamine, smoke (every phase in about 20 seconds). The command line wins over it; a snapshot "
-        "resumed or tested keeps its own options unless this or the command line says otherwise.",
+        None, "Read options from the preset NAME (src/simple_dqn/presets/NAME.yaml): nature (the paper), fast "
+        "(learns in the fewest steps on a CPU), cleanrl, dopamine, smoke (every phase in about 20 seconds). The "
+        "command line wins over it; a snapshot resumed or tested keeps its own options unless this or the command "
+        "line says otherwise.",
         choices=preset_names(), from_snapshot="never", in_config=False)
     config: str | None = option(None, "Read options from this YAML file of option: value lines (or a run record, "
                                 "results/RUN.yaml), after --preset's and before the command line's.",
