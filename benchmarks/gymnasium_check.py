@@ -8,7 +8,6 @@ Gymnasium's own parts.  A score close to ``evaluate.sh``'s shows that the agent 
 anything particular to the toolkit's environment, such as the frame skip's phase.
 """
 
-import argparse
 import json
 import statistics
 import sys
@@ -24,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 from simple_dqn.command_line import read_settings  # noqa: E402
 from simple_dqn.dqn.deepqnetwork import DeepQNetwork  # noqa: E402
 from simple_dqn.errors import UsageError, exit_code_of  # noqa: E402
+from simple_dqn.option import OptionParser, count, positive_int  # noqa: E402
 
 gymnasium.register_envs(ale_py)
 
@@ -61,10 +61,10 @@ def play(snapshot_path: str, episodes: int, seed: int) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = OptionParser(prog="gymnasium_check.py", description=__doc__.splitlines()[0])
     parser.add_argument("snapshot")
-    parser.add_argument("--episodes", type=int, default=30)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--episodes", type=positive_int, default=30)
+    parser.add_argument("--seed", type=count, default=0)
     arguments = parser.parse_args()
 
     def check() -> int:

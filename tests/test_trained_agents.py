@@ -1,5 +1,6 @@
 """Trained agents (agents/*.pkl): a run's best snapshot as weights alone, taken by every script that plays one."""
 
+import json
 import os
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from simple_dqn.runs.checkpoint import load_snapshot, save_weights_only
 from simple_dqn.runs.results_csv import read_csv_rows
 
 SHIPPED = sorted((ROOT / "agents").glob("*.pkl"))
+GYMNASIUM_CHECK = ROOT / "benchmarks" / "gymnasium_check.py"
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +47,18 @@ def test_an_agent_is_the_weights_alone_of_the_snapshot_whose_test_scored_highest
     assert shipped.game == source.game and "csv_file" not in shipped.options  # no folder of the training machine
     assert {name: value for name, value in shipped.options.items() if name not in file_options()} == \
         {name: value for name, value in source.options.items() if name not in file_options()}
+
+
+@pytest.mark.slow
+def test_an_agent_can_be_made_of_the_snapshot_of_a_named_epoch(trained_run, tmp_path):
+    def make(path, epoch):
+        return run_command([sys.executable, "-m", "simple_dqn.trained_agent", str(trained_run / "breakout"),
+                            str(trained_run / "breakout.csv"), str(path), epoch])
+    result = make(tmp_path / "agent.pkl", "1")
+    assert result.returncode == 0, result.stderr
+    assert load_snapshot(tmp_path / "agent.pkl").epoch == 1
+    assert_clear_error(make(tmp_path / "other.pkl", "9"), "breakout_9.pkl exists", "epochs 1, 2")
+    assert not (tmp_path / "other.pkl").exists()
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=[path.name for path in SHIPPED])
@@ -106,3 +120,22 @@ def test_an_agent_is_made_of_a_snapshot_saved_at_an_epochs_end_only(tmp_path):
 def test_ship_agent_sh_refuses_a_run_that_is_not_there():
     assert_clear_error(run_command([str(ROOT / "benchmarks" / "ship_agent.sh"), "pong", "nosuch"]),
                        "no learning run in", "benchmarks/learning.sh pong nosuch")
+
+
+@pytest.mark.slow
+def test_gymnasium_check_plays_an_agent_under_gymnasiums_own_atari_preprocessing(agent):
+    result = run_command([sys.executable, str(GYMNASIUM_CHECK), str(agent), "--episodes", "1"])
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["episodes"] == 1 and len(summary["returns"]) == 1 and summary["mean"] == summary["returns"][0]
+    assert "NoFrameskip-v4, AtariPreprocessing(noop_max=30)" in summary["environment"]
+    if agent.parent == ROOT / "agents":  # a shipped agent plays as well as its committed 30 games say
+        committed = [json.loads(path.read_text())
+                     for path in ROOT.glob("benchmarks/learning/*/evaluation/gymnasium.json")]
+        games = next(check for check in committed if check["snapshot"] == f"agents/{agent.name}")
+        assert summary["mean"] >= min(games["returns"]) - games["std"], (summary, games)
+
+
+def test_gymnasium_check_refuses_a_number_of_games_below_one_in_one_line():
+    assert_clear_error(run_command([sys.executable, str(GYMNASIUM_CHECK), "agents/pong.pkl", "--episodes", "0"]),
+                       "--episodes", "at least 1")
