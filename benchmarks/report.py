@@ -114,10 +114,10 @@ def build_rows(settings: Settings, throughput: dict[str, list[float]], memory: d
                   "≥ 1.5", at_least=1.5),
         ratio_row("Train phase, compressed vs plain replay, steps/s", median("ours compressed train"),
                   median("ours train"), steps_per_second, "≥ 0.9", at_least=0.9),
-        ratio_row("Train phase, 64 every 2 steps, bfloat16 vs float32 update, steps/s",
-                  median("ours 64 every 2 bfloat16 train"), median("ours 64 every 2 float32 train"), steps_per_second),
-        ratio_row("  bfloat16, 64 every 2 steps vs 32 every 4 (the Nature ratio), steps/s",
-                  median("ours 64 every 2 bfloat16 train"), median("ours train"), steps_per_second),
+        ratio_row("Train phase, fast preset, bfloat16 vs float32 update, steps/s",
+                  median("ours fast bfloat16 train"), median("ours fast float32 train"), steps_per_second),
+        ratio_row("  fast preset (4 times the transitions per step) vs Nature settings, steps/s",
+                  median("ours fast bfloat16 train"), median("ours train"), steps_per_second),
         ratio_row("Random phase (train run) vs SB3 before learning_starts, steps/s", median("ours random"),
                   median("sb3 random"), steps_per_second),
         Row("Test phase, steps/s", steps_per_second(median("ours test")), "—"),
@@ -153,8 +153,8 @@ LABELS = {
     "ours train": "ours, train phase",
     "ours test": "ours, test phase",
     "ours compressed train": "ours, train phase with compressed replay",
-    "ours 64 every 2 float32 train": "ours, train phase, a minibatch of 64 every 2 steps, float32 update",
-    "ours 64 every 2 bfloat16 train": "ours, train phase, a minibatch of 64 every 2 steps, bfloat16 update",
+    "ours fast float32 train": "ours, train phase of the fast preset (Adam, 64 every 2 steps), float32 update",
+    "ours fast bfloat16 train": "ours, train phase of the fast preset (Adam, 64 every 2 steps), bfloat16 update",
     "sb3 random": "SB3, steps before learning_starts",
     "sb3 train": "SB3, steps after learning_starts",
     "ours random only": "ours, random phase run alone",
@@ -281,15 +281,17 @@ def markdown(settings: Settings, rows: list[Row], throughput: dict[str, list[flo
             f"Train and test: one `python -m simple_dqn` run of {random_steps} random, {train_steps} train and "
             f"{test_steps} test steps, epsilon fixed at 0.1 in training (its value over 95% of a Nature run) and "
             "0.05 in test, as its CSV reports them; the compressed figure is the same run with "
-            "`--replay_compress true`.",
+            "`--replay_compress true`, the fast figures the same run with `--preset fast` (Adam's fused step on a "
+            "minibatch of 64 every 2 steps, compressed replay, a target copy every 1,000 steps) and "
+            "`--update_precision float32` or `bfloat16`.",
             "SB3 DQN: `make_atari_env` (no-op starts, frame skip 4 with max-pooling, 84x84 grayscale, a lost life "
             "ends the episode) and `VecFrameStack(n_stack=4)`, `CnnPolicy` (NatureCNN), batch 32, an update every "
             f"4 steps, epsilon 0.1, `learning_starts={settings.steps(5000)}`, on the CPU with torch's default "
             f"threads as ours; only the {train_steps} steps after `learning_starts` are timed.",
-            f"Random phase vs bare loop: a `src/main.py` run of {bare_steps} random steps against as many steps "
-            "of ale-py's `ALEInterface` driven directly: frame skip 4, grayscale of the last two frames, their "
-            "maximum, `cv2.resize` INTER_AREA to 84x84, a new game at game over, and the same random 0..30 no-op "
-            "steps at each new game as the toolkit; the loop without no-op starts is shown too.",
+            f"Random phase vs bare loop: a `python -m simple_dqn` run of {bare_steps} random steps against as many "
+            "steps of ale-py's `ALEInterface` driven directly: frame skip 4, grayscale of the last two frames, their "
+            "maximum, `cv2.resize` INTER_AREA to 84x84, a new game at game over, and the same random 1 to 30 "
+            "no-op frames at each new game as the toolkit; the loop without no-op starts is shown too.",
             f"Replay memory: each figure from a fresh process, filled with real screens (5,000 per game of random "
             f"play of Breakout, Pong, Seaquest and Space Invaders, cycled). Resident memory is the peak RSS (VmHWM) "
             f"less the RSS before the memory was created. Ours is filled to {size}. SB3's buffer of {size} is "

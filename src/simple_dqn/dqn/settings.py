@@ -86,7 +86,7 @@ class NetworkSettings(SettingsGroup, title="network", from_snapshot="always"):
                                  "with a mean loss.", parse=positive_float)
     update_precision: str = option(
         "float32", "bfloat16: the update's forward and backward passes in bfloat16 (weights, optimizer and loss "
-        "stay float32), training about 1.5 times as fast on CPUs with AVX512-BF16 or AMX; elsewhere slower.",
+        "stay float32): the fast preset trains 1.2 times as fast on a CPU with AVX512-BF16; elsewhere slower.",
         choices=("float32", "bfloat16"))
     clip_error: float = option(1.0, "Clip the TD error to [-x, x] (Huber loss); 0 for the plain squared error.",
                                parse=nonnegative_float)
