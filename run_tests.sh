@@ -3,5 +3,5 @@
 set -euo pipefail
 source "$(dirname "$0")/src/venv.sh"
 cd "$root"
-# A test process per core, each test file in one of them (its module fixtures are made once); -n 0 runs in one.
-exec "$python" -m pytest --numprocesses "$(nproc)" --dist loadfile "$@"
+# A test process per core (pytest-xdist), an idle one taking tests from a busy one's queue; -n 0 runs in one.
+exec "$python" -m pytest --numprocesses "$(nproc)" --dist worksteal "$@"
