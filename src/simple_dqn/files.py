@@ -22,10 +22,21 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> None:
             write(file)
             file.flush()
             os.fsync(file.fileno())
-        os.replace(temporary, path)
+        replace_durably(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def replace_durably(source: Path, target: Path) -> None:
+    """Rename ``source`` over ``target``, then flush their folder to disk: a rename lives in the folder's
+    entries, and until those reach the disk a power cut can undo a rename already reported done."""
+    os.replace(source, target)
+    folder = os.open(Path(target).parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
 
 
 def remove_unfinished_writes(folder: Path, name_pattern: str) -> int:

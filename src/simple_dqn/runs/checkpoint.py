@@ -25,7 +25,6 @@ Version 1, written before the toolkit was one package, is read and upgraded to v
 
 import hashlib
 import logging
-import os
 import secrets
 import warnings
 import zlib
@@ -42,7 +41,7 @@ from simple_dqn.dqn.environment import Environment
 from simple_dqn.dqn.replay_memory import ReplayMemory
 from simple_dqn.dqn.settings import shape_options
 from simple_dqn.errors import UsageError
-from simple_dqn.files import write_atomically
+from simple_dqn.files import replace_durably, write_atomically
 from simple_dqn.runs.replay_file import load_replay, replay_save_id, save_replay
 from simple_dqn.runs.results_csv import PHASE_ORDER
 from simple_dqn.runs.run_files import RunFiles
@@ -172,7 +171,7 @@ def save_checkpoint(run: RunFiles, epoch: int, parts: Parts, *, options: dict, v
         }
         _write_snapshot(path, contents)
         if run.pending_replay.exists():
-            os.replace(run.pending_replay, run.replay)
+            replace_durably(run.pending_replay, run.replay)
     except OSError as error:
         needed = (parts.memory.nbytes if parts.memory is not None and replay_saved else 0) / 1e9
         kept = f"; {last_snapshot} is intact: ./resume.sh {last_snapshot}" if last_snapshot else ""
@@ -237,7 +236,7 @@ def _restore_replay(snapshot: Snapshot, memory: ReplayMemory, allow_empty_replay
     """The replay memory saved with the snapshot; an empty one only when the user allows it."""
     run = RunFiles.of_snapshot(snapshot.path)
     if replay_save_id(run.pending_replay) == snapshot.save_id:  # stopped between saving the snapshot and renaming this
-        os.replace(run.pending_replay, run.replay)
+        replace_durably(run.pending_replay, run.replay)
     try:
         if not snapshot.replay_saved:
             raise UsageError(f"snapshot {snapshot.path} was saved without its replay memory "
