@@ -179,6 +179,22 @@ def test_a_csv_that_no_snapshot_continues_is_replaced(tmp_path):
     assert [row["phase"] for row in read_csv_rows(tmp_path / "breakout.csv")] == ["random"]
 
 
+@pytest.mark.parametrize("script, arguments, fragments", [
+    ("train.sh", ["breakout", "--learning_rat", "1e-4"], ["unrecognized arguments: --learning_rat 1e-4",
+                                                         "did you mean --learning_rate?"]),
+    ("train.sh", ["breakout", "--exploration_rate=0.1"], ["did you mean --exploration_rate_end, "]),
+    ("plot.sh", ["results/x.csv", "--figure_widht", "3"], ["did you mean --figure_width, --figure_height?"]),
+])
+def test_a_mistyped_option_is_answered_with_the_closest_ones(script, arguments, fragments):
+    assert_clear_error(run_script(script, *arguments), *fragments)
+
+
+def test_an_unknown_option_like_no_other_gets_no_suggestion():
+    result = run_script("train.sh", "breakout", "--zzz", "1")
+    assert_clear_error(result, "unrecognized arguments: --zzz 1")
+    assert "did you mean" not in result.stderr
+
+
 @pytest.mark.parametrize("arguments, fragments", [
     (["breakot"], ["unknown game", "breakout"]),
     (["breakout", "--replay_size", "1000000000"], ["GB of memory", "GB are free", "--replay_size"]),

@@ -6,14 +6,13 @@ is one too, through its ``options`` section.  Each value is checked as the comma
 
 import argparse
 import dataclasses
-import difflib
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from simple_dqn.errors import UsageError
+from simple_dqn.option import did_you_mean
 
 PRESETS_FOLDER = Path(__file__).resolve().parent / "presets"  # package data, so an installed toolkit has them too
 
@@ -51,7 +50,8 @@ def read_config(path: str | Path, declared: dict[str, dataclasses.Field]) -> dic
     for key, value in contents.items():
         name = str(key).replace("-", "_")
         if name not in declared:
-            raise UsageError(f"config file {path}: unknown option '{key}'{_did_you_mean(name, declared)}")
+            hint = did_you_mean(name, declared)
+            raise UsageError(f"config file {path}: unknown option '{key}'{': ' + hint if hint else ''}")
         if not declared[name].metadata["declaration"].in_config:
             raise UsageError(f"config file {path}: {name} is given on the command line only (it names what a run "
                              "reads, writes or continues)")
@@ -77,7 +77,3 @@ def _converted(path: Path, name: str, value: Any, field: dataclasses.Field) -> A
     except argparse.ArgumentTypeError as error:
         raise UsageError(f"config file {path}: {name}: {error}") from None
 
-
-def _did_you_mean(name: str, known: Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
-    return f": did you mean {', '.join(close)}?" if close else ""

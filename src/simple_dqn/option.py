@@ -6,8 +6,9 @@ A settings group is a frozen dataclass whose fields are made by ``option``; the 
 
 import argparse
 import dataclasses
+import difflib
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, ClassVar, Literal, NoReturn
 
 # When a loaded snapshot supplies an option the command line leaves out.
@@ -18,10 +19,27 @@ BY_SWEEP: tuple[SetBy, ...] = ("sweep", "sweep evaluation")  # set for each run 
 
 
 class OptionParser(argparse.ArgumentParser):
-    """Reports a bad option in one line (no usage dump) and exits with 2."""
+    """Reports a bad option in one line (no usage dump), with the options closest to a mistyped one, and
+    exits with 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"error: {message} (see --help)\n")
+        self.exit(2, f"error: {message}{self._closest_to_unknown(message)} (see --help)\n")
+
+    def _closest_to_unknown(self, message: str) -> str:
+        """``; did you mean --learning_rate?`` after ``unrecognized arguments: --learning_rat ...``."""
+        unknown = message.removeprefix("unrecognized arguments: ")
+        mistyped = next((word.split("=")[0][2:] for word in unknown.split() if word.startswith("--")), None)
+        if unknown == message or not mistyped:
+            return ""
+        hint = did_you_mean(mistyped, [name[2:] for name in self._option_string_actions if name.startswith("--")],
+                            prefix="--")
+        return f"; {hint}" if hint else ""
+
+
+def did_you_mean(name: str, known: Iterable[str], prefix: str = "") -> str:
+    """``did you mean a, b?`` with the known names closest to a mistyped one, or nothing when none is close."""
+    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
+    return f"did you mean {', '.join(prefix + each for each in close)}?" if close else ""
 
 
 def number_type(kind: type, low: float | None = None, high: float | None = None,
