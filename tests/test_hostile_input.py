@@ -85,6 +85,7 @@ OPTIONS = [action.option_strings[0] for action in build_parser()._actions if act
        value=st.one_of(st.text(max_size=12), st.integers(-10**12, 10**12).map(str),
                        st.floats(allow_nan=True, allow_infinity=True).map(str)))
 @example(option="--config", value="\x00")  # a path no file can have: open() raises ValueError, not OSError
+@example(option="--config", value="\n")  # a path with a line break, shown escaped in the one line
 def test_any_value_of_any_option_is_taken_or_refused_in_one_line(option, value):
     try:
         options = parse_options(["breakout", option, value])

@@ -5,7 +5,14 @@ from collections.abc import Callable
 
 
 class UsageError(Exception):
-    """Input the user can fix: main() prints the message alone, no traceback, and exits with 2."""
+    """Input the user can fix: main() prints the message alone, no traceback, and exits with 2.
+
+    The message is kept to one line: a line break or other control character that came with the
+    input (a path such as "\\n") is shown escaped, as Python writes it in a string.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__("".join(char if char.isprintable() else repr(char)[1:-1] for char in message))
 
 
 def exit_code_of(run: Callable[[], int], stopped_early: str) -> int:
