@@ -36,9 +36,9 @@ class OptionParser(argparse.ArgumentParser):
         return f"; {hint}" if hint else ""
 
 
-def did_you_mean(name: str, known: Iterable[str], prefix: str = "") -> str:
+def did_you_mean(name: str, known: Iterable[str], prefix: str = "", most: int = 3) -> str:
     """``did you mean a, b?`` with the known names closest to a mistyped one, or nothing when none is close."""
-    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
+    close = difflib.get_close_matches(name, list(known), n=most, cutoff=0.6)
     return f"did you mean {', '.join(prefix + each for each in close)}?" if close else ""
 
 

@@ -1,6 +1,5 @@
 """Atari games through ale-py's own interface, preprocessed as in the Nature paper."""
 
-import difflib
 import re
 import warnings
 from abc import ABC, abstractmethod
@@ -14,6 +13,7 @@ from ale_py import Action, ALEInterface, ALEState, LoggerMode, roms
 
 from simple_dqn.dqn.settings import EnvironmentSettings
 from simple_dqn.errors import UsageError
+from simple_dqn.option import did_you_mean
 
 ROMS_FOLDER = Path(__file__).resolve().parents[3] / "roms"  # the toolkit's roms/, for ROMs of the user's own
 
@@ -44,9 +44,7 @@ def resolve_rom(game: str) -> tuple[Path, str]:
             shipped = roms.get_rom_path(name)
         if shipped is not None:
             return Path(shipped), name
-    close = difflib.get_close_matches(name, known, n=5, cutoff=0.6)
-    hint = (f"did you mean {', '.join(close)}?" if close
-            else f"ale-py knows {len(known)} games, such as breakout, pong, seaquest")
+    hint = did_you_mean(name, known, most=5) or f"ale-py knows {len(known)} games, such as breakout, pong, seaquest"
     raise UsageError(f"unknown game or missing ROM '{game}': {hint}")
 
 

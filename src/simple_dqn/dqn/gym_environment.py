@@ -8,7 +8,6 @@ them exactly as ALEEnvironment does); otherwise each step's last frame is the sc
 """
 
 import base64
-import difflib
 import json
 import logging
 import re
@@ -25,6 +24,7 @@ from gymnasium.wrappers import AtariPreprocessing
 from simple_dqn.dqn.environment import Environment
 from simple_dqn.dqn.settings import EnvironmentSettings
 from simple_dqn.errors import UsageError
+from simple_dqn.option import did_you_mean
 
 gymnasium.register_envs(ale_py)
 log = logging.getLogger(__name__)
@@ -49,9 +49,8 @@ def check_atari_id(env_id: str) -> None:
     if "-ram" in env_id:
         raise UsageError(f"'{env_id}' observes the console's RAM; the network plays from screens: drop '-ram'")
     if env_id not in known:
-        close = difflib.get_close_matches(env_id, known, n=5, cutoff=0.6)
-        hint = (f"did you mean {', '.join(close)}?" if close
-                else "ids look like Breakout-v0, ALE/Breakout-v5, BreakoutNoFrameskip-v4")
+        hint = (did_you_mean(env_id, known, most=5)
+                or "ids look like Breakout-v0, ALE/Breakout-v5, BreakoutNoFrameskip-v4")
         raise UsageError(f"unknown Gymnasium Atari id '{env_id}': {hint}")
 
 
