@@ -11,7 +11,9 @@ if [[ "$1" == "-h" || "$1" == "--help" ]]; then
   echo "$usage"
   echo "Writes snapshots/<game>[_LABEL]_<epoch>.pkl after each epoch and a row per phase to results/<game>[_LABEL].csv."
   echo
-  exec "$python" -m simple_dqn --help
+  mapfile -t outputs < <("$python" -m simple_dqn.runs.run_files train)
+  cd "$root"
+  exec "$python" -m simple_dqn "${outputs[@]}" --help
 fi
 if [[ "$1" == -* ]]; then echo "error: name the game first, then options; $usage" >&2; exit 2; fi
 game="$1"; shift

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 import shutil
 
 import numpy as np
@@ -9,9 +10,10 @@ import pytest
 import torch
 
 from conftest import TINY_RUN, assert_clear_error, copy_toolkit, run_command, run_main, run_script
-from simple_dqn.command_line import build_parser, declarations
+from simple_dqn.command_line import CommandLine, build_parser, declarations
 from simple_dqn.runs.checkpoint import unpack_screens
 from simple_dqn.runs.results_csv import CSV_COLUMNS, TIME_COLUMNS, read_csv_rows
+from simple_dqn.wording import counted, shown
 
 
 def outputs(folder, name="breakout"):
@@ -80,7 +82,8 @@ def test_train_sh_help_lists_every_option_group_with_defaults():
 def test_python_m_simple_dqn_help_lists_the_options_train_sh_help_lists():
     package, script = run_main("--help"), run_script("train.sh", "--help")
     assert package.returncode == script.returncode == 0
-    assert "--learning_rate" in package.stdout and script.stdout.endswith(package.stdout)
+    listed = [re.findall(r"^  (--\w+)", result.stdout, re.MULTILINE) for result in (package, script)]
+    assert "--learning_rate" in listed[0] and listed[0] == listed[1]
 
 
 def test_every_option_has_one_declaration_with_a_help_and_the_command_line_takes_each_once():
@@ -182,11 +185,58 @@ def test_a_csv_that_no_snapshot_continues_is_replaced(tmp_path):
 @pytest.mark.parametrize("script, arguments, fragments", [
     ("train.sh", ["breakout", "--learning_rat", "1e-4"], ["unrecognized arguments: --learning_rat 1e-4",
                                                          "did you mean --learning_rate?"]),
-    ("train.sh", ["breakout", "--exploration_rate=0.1"], ["did you mean --exploration_rate_end, "]),
+    ("train.sh", ["breakout", "--exploration_rate=0.1"],
+     ["did you mean --exploration_rate_start, --exploration_rate_end, --exploration_rate_test?"]),
     ("plot.sh", ["results/x.csv", "--figure_widht", "3"], ["did you mean --figure_width, --figure_height?"]),
 ])
 def test_a_mistyped_option_is_answered_with_the_closest_ones(script, arguments, fragments):
     assert_clear_error(run_script(script, *arguments), *fragments)
+
+
+@pytest.mark.parametrize("arguments, expected", [
+    (["breakout", "--learning-rate", "0.1"], {"learning_rate": 0.1}),
+    (["breakout", "--exploration-rate-end=0.2"], {"exploration_rate_end": 0.2}),
+    (["breakout", "--double_q"], {"double_q": True}),
+    (["--dueling", "breakout"], {"dueling": True, "game": "breakout"}),
+    (["breakout", "--no-double_q", "--no_dueling"], {"double_q": False, "dueling": False}),
+    (["breakout", "--double-q", "false", "--dueling", "1"], {"double_q": False, "dueling": True}),
+    (["breakout", "--minimal_action_set=no"], {"minimal_action_set": False}),
+])
+def test_hyphens_bare_true_false_options_and_no_prefixes_are_understood(arguments, expected):
+    values = CommandLine.parse(arguments).values
+    assert {name: values[name] for name in expected} == expected
+
+
+def test_a_word_after_a_true_false_option_that_is_neither_is_refused_as_its_value():
+    assert_clear_error(run_main("breakout", "--double_q", "maybe"), "argument --double_q: expected true or false, "
+                       "got 'maybe'")
+
+
+@pytest.mark.parametrize("script, arguments, fragments", [
+    ("train.sh", ["breakout", "--learn", "1e-4"], ["unrecognized arguments: --learn", "did you mean --learning_rate?"]),
+    ("plot.sh", ["results/x.csv", "--fig", "3"], ["did you mean --figure_width, --figure_height?"]),
+])
+def test_an_abbreviation_is_refused_with_the_options_it_could_stand_for(script, arguments, fragments):
+    assert_clear_error(run_script(script, *arguments), *fragments)
+
+
+@pytest.mark.slow
+def test_train_sh_help_shows_the_paths_train_sh_writes_and_true_false_as_typed():
+    help_text = " ".join(run_script("train.sh", "--help").stdout.split())  # as one line: help wraps anywhere
+    assert "(default: snapshots/{game})" in help_text and "(default: results/{game}.csv)" in help_text
+    assert "--double_q [BOOL]" in help_text and "(default: false)" in help_text
+    assert "None" not in help_text and "(default: True)" not in help_text and "(default: False)" not in help_text
+
+
+def test_plot_sh_help_reads_like_the_other_scripts_help():
+    help_text = run_script("plot.sh", "--help").stdout
+    assert help_text.startswith("usage: plot.sh CSV [CSV ...] [options]")
+    assert "--dpi N" in help_text and "(default: 80)" in help_text and "--png_file PATH" in help_text
+
+
+def test_counts_and_true_false_read_as_typed():
+    assert (counted(1, "game"), counted(0, "game"), counted(2, "game")) == ("1 game", "0 games", "2 games")
+    assert (shown(True), shown(False), shown(0.25)) == ("true", "false", "0.25")
 
 
 def test_an_unknown_option_like_no_other_gets_no_suggestion():
@@ -251,6 +301,8 @@ def test_damaged_weights_that_still_load_are_caught_by_the_checksum(trained_run,
 def test_a_snapshot_cannot_drive_a_network_of_another_shape(trained_run):
     assert_clear_error(run_script("test.sh", str(trained_run / "breakout_1.pkl"), "--history_length", "2"),
                        "trained with --history_length 4, not 2")
+    assert_clear_error(run_script("test.sh", str(trained_run / "breakout_1.pkl"), "--dueling"),
+                       "trained with --dueling false, not true")
 
 
 @pytest.mark.slow

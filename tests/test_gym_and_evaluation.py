@@ -13,6 +13,7 @@ from simple_dqn.dqn.environment import ALEEnvironment
 from simple_dqn.dqn.environments import make_environment
 from simple_dqn.dqn.gym_environment import GymEnvironment, safe_name
 from simple_dqn.dqn.settings import EnvironmentSettings
+from simple_dqn.runs.evaluation import protocol_overrides
 from simple_dqn.runs.results_csv import read_csv_rows
 from simple_dqn.runs.scores import human_normalised
 
@@ -150,7 +151,7 @@ def test_evaluate_sh_follows_the_nature_protocol_and_stops_each_game_at_the_fram
     # Breakout cannot lose all five lives in 400 frames; the cap ends a game at the step that reaches it, which the
     # no-op frames leave at any phase of the frame skip.
     assert all(400 <= int(row["frames"]) <= 403 for row in rows) and len(rows) == 3
-    assert summary["protocol"] == "nature"
+    assert summary["protocol"] == "nature" and summary["overrides"] == {"play_games": 3, "max_test_frames": 400}
     assert summary["settings"] == {"no_op_starts_up_to": 30, "no_op_unit": "frames", "exploration_rate": 0.05,
                                    "max_frames_per_game": 400, "sticky_actions": 0.0, "frame_skip": 4,
                                    "life_loss_ends_episode": False}
@@ -161,6 +162,14 @@ def test_the_same_seed_gives_the_same_evaluation(trained_run, tmp_path):
     options = ("--protocol", "machado", "--max_test_frames", "2000", "--random_seed", "9")
     first = evaluate(trained_run / "breakout_2.pkl", tmp_path / "a", *options)[0]
     assert evaluate(trained_run / "breakout_2.pkl", tmp_path / "b", *options)[0] == first
+
+
+def test_the_summary_names_the_protocol_settings_the_command_line_changed():
+    faithful = parse_options(["breakout", "--protocol", "nature", "--load_weights", "x.pkl"])
+    assert protocol_overrides("nature", faithful.values()) == {}
+    changed = parse_options(["breakout", "--protocol", "nature", "--episodes", "5", "--random_starts", "30"])
+    assert protocol_overrides("nature", changed.values()) == {"play_games": 5}
+    assert protocol_overrides(None, changed.values()) == {}
 
 
 def test_a_protocol_overrides_what_the_snapshot_was_trained_with():

@@ -9,6 +9,7 @@ import argparse
 import dataclasses
 import re
 import secrets
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, cast
@@ -16,7 +17,15 @@ from typing import Any, cast
 from simple_dqn.config_file import preset_path, read_config
 from simple_dqn.dqn.settings import AgentSettings, EnvironmentSettings, NetworkSettings, ReplaySettings
 from simple_dqn.errors import UsageError
-from simple_dqn.option import METAVARS, Declaration, OptionParser, SetBy, SettingsGroup, policy_from_snapshot
+from simple_dqn.option import (
+    METAVARS,
+    Declaration,
+    OptionParser,
+    SetBy,
+    SettingsGroup,
+    boolean,
+    policy_from_snapshot,
+)
 from simple_dqn.runs.checkpoint import Snapshot, load_snapshot
 from simple_dqn.runs.evaluation import PROTOCOLS
 from simple_dqn.runs.settings import CommonSettings, EvaluationSettings, LoopSettings
@@ -83,25 +92,29 @@ def refuse_configured(argv: Sequence[str], command: SetBy, why: str) -> None:
         raise UsageError(f"{values['config'] or 'preset ' + values['preset']} sets {refused[0]}: {why}")
 
 
-def build_parser(suppress_defaults: bool = False) -> OptionParser:
-    """With ``suppress_defaults`` the parsed options are only those given on the command line."""
+def build_parser(suppress_defaults: bool = False, shown_defaults: dict[str, Any] | None = None) -> OptionParser:
+    """With ``suppress_defaults`` the parsed options are only those given on the command line; ``shown_defaults``
+    are what --help gives as defaults instead of the declared ones: what a script such as train.sh passes itself."""
     parser = OptionParser(
         prog="python -m simple_dqn",
         usage="%(prog)s [game] [options]",
         description="Train, test or play a Nature DQN on an Atari game. Defaults reproduce Mnih et al. 2015. "
-                    "Steps are agent steps (one action = --frame_skip emulator frames).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        allow_abbrev=False,
+                    "Steps are agent steps (one action = --frame_skip emulator frames). Hyphens may stand for "
+                    "underscores (--learning-rate); a true/false option alone means true (--double_q), "
+                    "--no-double_q false.",
     )
     for group in Settings.groups():
         arguments = parser.add_argument_group(group.TITLE)
         for field, declaration in group.declarations():
+            default = (shown_defaults or {}).get(field.name, field.default)
             settings: dict[str, Any] = {"help": declaration.help,
-                                        "default": argparse.SUPPRESS if suppress_defaults else field.default}
+                                        "default": argparse.SUPPRESS if suppress_defaults else default}
             if declaration.positional:
                 settings["nargs"] = "?"
             if declaration.flag:
                 settings["action"] = "store_true"
+            elif declaration.parse is boolean:
+                settings.update(nargs="?", const=True, type=boolean, metavar="BOOL")
             else:
                 if declaration.parse is not None:
                     settings["type"] = declaration.parse
@@ -124,6 +137,7 @@ class CommandLine:
 
     @classmethod
     def parse(cls, argv: Sequence[str] | None) -> "CommandLine":
+        show_help_if_asked(sys.argv[1:] if argv is None else argv)
         values = vars(build_parser().parse_args(argv))
         given = frozenset(vars(build_parser(suppress_defaults=True).parse_args(argv)))
         return cls(values, given, config_values(values["preset"], values["config"]))
@@ -141,6 +155,14 @@ class CommandLine:
             if name not in self.given:
                 values[name] = value
         return values
+
+
+def show_help_if_asked(argv: Sequence[str]) -> None:
+    """Print --help and exit when asked, with the options given before it as the defaults it shows."""
+    options = list(argv[:argv.index("--")] if "--" in argv else argv)
+    if "-h" in options or "--help" in options:
+        given = [word for word in options if word not in ("-h", "--help")]
+        build_parser(shown_defaults=vars(build_parser(suppress_defaults=True).parse_args(given))).parse_args(["-h"])
 
 
 def config_values(preset: str | None, config: str | None) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from simple_dqn.dqn.environments import make_environment
 from simple_dqn.dqn.replay_memory import make_replay_memory
 from simple_dqn.errors import exit_code_of
 from simple_dqn.runs.checkpoint import Parts, Snapshot, check_compatible
-from simple_dqn.runs.evaluation import played_with, summary_line, write_evaluation
+from simple_dqn.runs.evaluation import played_with, protocol_overrides, summary_line, write_evaluation
 from simple_dqn.runs.phases import PhaseRunner
 from simple_dqn.runs.run_files import (
     check_results_file,
@@ -37,6 +37,7 @@ from simple_dqn.stopping import StopRequest
 from simple_dqn.watch.displays import choose_display
 from simple_dqn.watch.playing import open_recorder, open_watcher, write_visualization
 from simple_dqn.watch.visualization import StateRecorder
+from simple_dqn.wording import counted
 
 log = logging.getLogger(__name__)
 
@@ -149,11 +150,12 @@ def play(settings: Settings, parts: Parts, runner: PhaseRunner, stop: StopReques
         manual = f", {watcher.manual_steps} steps under manual control" if watcher.manual_steps else ""
         cut_short = visualization_path or results_folder
         unwritten = "; no page or results are written for games cut short" if cut_short else ""
-        print(f"quit after {len(statistics.game_rewards)} of {games} games{manual}{recorded}{unwritten}")
+        print(f"quit after {len(statistics.game_rewards)} of {counted(games, 'game')}{manual}{recorded}{unwritten}")
         return 0
     if stop.requested:
         if recorder is not None:
-            print(f"stopped after {len(statistics.game_rewards)} of {games} games{recorded}", file=sys.stderr)
+            print(f"stopped after {len(statistics.game_rewards)} of {counted(games, 'game')}{recorded}",
+                  file=sys.stderr)
             return 130
         print(runner.interrupted_message(), file=sys.stderr)
         return 130
@@ -167,6 +169,7 @@ def play(settings: Settings, parts: Parts, runner: PhaseRunner, stop: StopReques
                                    game=environment.game,
                                    environment=f"{settings.environment.environment} {settings.environment.game}",
                                    protocol=evaluation.protocol,
+                                   overrides=protocol_overrides(evaluation.protocol, settings.values()),
                                    settings=played_with(settings.agent, settings.environment.max_test_frames,
                                                         environment),
                                    snapshot=snapshot_file, seed=seed)

@@ -8,7 +8,8 @@ import argparse
 import dataclasses
 import difflib
 import math
-from collections.abc import Callable, Iterable, Iterator
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, ClassVar, Literal, NoReturn
 
 # When a loaded snapshot supplies an option the command line leaves out.
@@ -19,10 +20,53 @@ BY_SWEEP: tuple[SetBy, ...] = ("sweep", "sweep evaluation")  # set for each run 
 
 
 class OptionParser(argparse.ArgumentParser):
-    """Reports a bad option in one line (no usage dump), with the options closest to a mistyped one, and
-    exits with 2."""
+    """Forgiving of spelling, strict about meaning: ``--learning-rate`` is ``--learning_rate``, a true/false option
+    alone is true (``--double_q``) and ``--no-double_q`` false; an abbreviation is refused, and a bad option is
+    reported in one line (no usage dump) with the options closest to a mistyped one, exiting with 2."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        kwargs.setdefault("formatter_class", DefaultsHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def parse_known_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                         namespace: argparse.Namespace | None = None) -> tuple[argparse.Namespace, list[str]]:
+        return super().parse_known_args(self.spelled_out(sys.argv[1:] if args is None else args), namespace)
+
+    def spelled_out(self, args: Sequence[str]) -> list[str]:
+        """``args`` in the parser's own spelling: underscores for hyphens, and a value after every true/false option."""
+        known, booleans = self._option_string_actions, self.boolean_options()
+        self._given_after_boolean: dict[str, str] = {}  # for the error: --double_q maybe
+        spelled: list[str] = []
+        for position, word in enumerate(args):
+            if word == "--":
+                return spelled + list(args[position:])
+            name, equals, value = word.partition("=")
+            if not name.startswith("--") or name in known:
+                spelled.append(word)
+            elif (underscored := "--" + name[2:].replace("-", "_")) in known:
+                spelled.append(underscored + equals + value)
+            elif underscored.startswith("--no_") and "--" + underscored[5:] in booleans and not equals:
+                spelled += ["--" + underscored[5:], "false"]
+                continue
+            else:
+                spelled.append(word)
+            following = args[position + 1] if position + 1 < len(args) else None
+            if spelled[-1] in booleans and (following is None or not is_boolean(following)):
+                if following is not None and not following.startswith("-"):
+                    self._given_after_boolean[following] = spelled[-1]
+                spelled.append("true")
+        return spelled
+
+    def boolean_options(self) -> set[str]:
+        return {flag for action in self._actions if action.type is boolean for flag in action.option_strings}
 
     def error(self, message: str) -> NoReturn:
+        unknown = message.removeprefix("unrecognized arguments: ")
+        first = unknown.split()[0] if unknown != message and unknown.split() else ""
+        boolean_option = getattr(self, "_given_after_boolean", {}).get(first)
+        if boolean_option:  # the word was meant as the option's value, not as one more argument
+            message = f"argument {boolean_option}: expected true or false, got {first!r}"
         self.exit(2, f"error: {message}{self._closest_to_unknown(message)} (see --help)\n")
 
     def _closest_to_unknown(self, message: str) -> str:
@@ -36,9 +80,24 @@ class OptionParser(argparse.ArgumentParser):
         return f"; {hint}" if hint else ""
 
 
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """Adds ``(default: ...)`` to an option's help where there is one the help does not already name; true/false in
+    lower case, as they are typed."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        help, default = action.help or "", action.default
+        if default is None or default is argparse.SUPPRESS or action.nargs == 0 or "default" in help.lower():
+            return help
+        shown = ("true" if default else "false") if isinstance(default, bool) else str(default).replace("%", "%%")
+        return f"{help} (default: {shown})"
+
+
 def did_you_mean(name: str, known: Iterable[str], prefix: str = "", most: int = 3) -> str:
-    """``did you mean a, b?`` with the known names closest to a mistyped one, or nothing when none is close."""
-    close = difflib.get_close_matches(name, list(known), n=most, cutoff=0.6)
+    """``did you mean a, b?`` with the known names closest to a mistyped or shortened one, or nothing when none is
+    close."""
+    known = list(known)
+    lengthened = [each for each in known if each.startswith(name)] if name else []
+    close = lengthened if 0 < len(lengthened) <= most else difflib.get_close_matches(name, known, n=most, cutoff=0.6)
     return f"did you mean {', '.join(prefix + each for each in close)}?" if close else ""
 
 
@@ -66,12 +125,19 @@ positive_float = number_type(float, 1e-12, what="greater than 0")
 nonnegative_float = number_type(float, 0.0, what="0 or more")
 
 
+TRUE_WORDS, FALSE_WORDS = ("yes", "true", "t", "1"), ("no", "false", "f", "0")
+
+
+def is_boolean(text: str) -> bool:
+    return text.lower() in TRUE_WORDS + FALSE_WORDS
+
+
 def boolean(text: str) -> bool:
     """The original's str2bool, strict: a typo is an error, not False."""
     lowered = text.lower()
-    if lowered in ("yes", "true", "t", "1"):
+    if lowered in TRUE_WORDS:
         return True
-    if lowered in ("no", "false", "f", "0"):
+    if lowered in FALSE_WORDS:
         return False
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 

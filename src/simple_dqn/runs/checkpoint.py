@@ -46,6 +46,7 @@ from simple_dqn.runs.replay_file import load_replay, replay_save_id, save_replay
 from simple_dqn.runs.results_csv import PHASE_ORDER
 from simple_dqn.runs.run_files import RunFiles
 from simple_dqn.runs.statistics import Statistics
+from simple_dqn.wording import shown
 
 log = logging.getLogger(__name__)
 FORMAT = "simple_dqn snapshot"
@@ -365,5 +366,5 @@ def check_compatible(snapshot: Snapshot, game: str, action_names: list[str], opt
     for name in shape_options():
         trained_with = snapshot.options.get(name, False)  # a head option that earlier versions lacked was off
         if options[name] != trained_with:
-            raise UsageError(f"snapshot {path} was trained with --{name} {trained_with}, "
-                             f"not {options[name]}: the network's shape depends on it")
+            raise UsageError(f"snapshot {path} was trained with --{name} {shown(trained_with)}, "
+                             f"not {shown(options[name])}: the network's shape depends on it")

@@ -12,6 +12,7 @@ from simple_dqn.dqn.environment import Environment
 from simple_dqn.dqn.settings import AgentSettings
 from simple_dqn.files import write_atomically
 from simple_dqn.runs.scores import TABLES, human_normalised
+from simple_dqn.wording import counted, shown
 
 log = logging.getLogger(__name__)
 EPISODE_COLUMNS = ("episode", "return", "frames")
@@ -28,8 +29,17 @@ PROTOCOLS: dict[str, dict[str, object]] = {
 }
 
 
+def protocol_overrides(protocol: str | None, options: dict) -> dict[str, object]:
+    """The protocol's settings this evaluation played otherwise (given on the command line), with their values.
+
+    Empty for a faithful run, so a table built from summaries can tell one from another.
+    """
+    return {name: options[name] for name, value in PROTOCOLS.get(protocol or "", {}).items() if options[name] != value}
+
+
 def write_evaluation(folder: Path, rewards: list[float], frames: list[int], *, game: str, environment: str,
-                     protocol: str | None, settings: dict, snapshot: str | None, seed: int) -> dict:
+                     protocol: str | None, overrides: dict[str, object], settings: dict, snapshot: str | None,
+                     seed: int) -> dict:
     """``episodes.csv`` and ``summary.json`` in ``folder``, each written atomically; the summary.
 
     ``std`` is the standard deviation of the games played (numpy's default, as papers report it).
@@ -38,6 +48,7 @@ def write_evaluation(folder: Path, rewards: list[float], frames: list[int], *, g
         "game": game,
         "environment": environment,
         "protocol": protocol or "none",
+        "overrides": overrides,
         "settings": settings,
         "snapshot": snapshot,
         "random_seed": seed,
@@ -78,8 +89,8 @@ def played_with(agent: AgentSettings, max_test_frames: int, environment: Environ
 
 
 def summary_line(summary: dict) -> str:
-    line = (f"{summary['game']} ({summary['environment']}, protocol {summary['protocol']}): {summary['episodes']} "
-            f"games, mean {summary['mean']:.1f} ± {summary['std']:.1f} "
+    line = (f"{summary['game']} ({summary['environment']}, protocol {summary['protocol']}): "
+            f"{counted(summary['episodes'], 'game')}, mean {summary['mean']:.1f} ± {summary['std']:.1f} "
             f"(min {summary['min']:g}, max {summary['max']:g})")
     if "human_normalised_percent" in summary:
         line += (f", human-normalised {round(summary['human_normalised_percent']):d}% "
@@ -88,4 +99,7 @@ def summary_line(summary: dict) -> str:
         line += " (no human score is known for this game)"
     if summary.get("paper_dqn") is not None:
         line += f"; the paper's DQN: {summary['paper_dqn']:g}"
+    if summary.get("overrides"):
+        changed = ", ".join(f"--{name} {shown(value)}" for name, value in summary["overrides"].items())
+        line += f"; not the protocol's own settings: {changed}"
     return line

@@ -20,6 +20,7 @@ from simple_dqn.runs.run_files import RunFiles
 from simple_dqn.runs.settings import LoopSettings
 from simple_dqn.runs.statistics import Statistics
 from simple_dqn.stopping import StopRequest
+from simple_dqn.wording import counted
 
 log = logging.getLogger(__name__)
 MEANQ_CHUNK = 256  # validation states valued per forward pass
@@ -152,8 +153,8 @@ class PhaseRunner:
 
     def interrupted_message(self) -> str:
         if self.phase == "play":
-            return (f"stopped after {len(self.parts.statistics.game_rewards)} of {self.loop.play_games} games; "
-                    "nothing was written")
+            played = len(self.parts.statistics.game_rewards)
+            return f"stopped after {played} of {counted(self.loop.play_games, 'game')}; nothing was written"
         where = f"stopped during {'epoch ' + str(self.epoch) + ' ' if self.epoch else ''}{self.phase}"
         if self.saved_on_stop:
             return f"{where} and saved where it stopped; continue with ./resume.sh {self.last_snapshot}"
@@ -177,5 +178,5 @@ def report_compressed_memory(memory: ReplayMemory) -> None:
 def test_result_line(row: dict) -> str:
     if not row["nr_games"]:
         return f"tested {row['steps']} steps: no game finished (raise --test_steps)"
-    return (f"tested {row['nr_games']} games: average {row['average_reward']:.2f}, "
+    return (f"tested {counted(row['nr_games'], 'game')}: average {row['average_reward']:.2f}, "
             f"min {row['min_game_reward']:g}, max {row['max_game_reward']:g}")

@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from simple_dqn.errors import UsageError
 from simple_dqn.runs.results_csv import append_csv_row
+from simple_dqn.wording import counted
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +145,7 @@ def phase_name(epoch: int, phase: str) -> str:
 
 def summary_line(row: dict) -> str:
     name = phase_name(row["epoch"], row["phase"])
-    games = (f"{row['nr_games']} games, average reward {row['average_reward']:.2f} "
+    games = (f"{counted(row['nr_games'], 'game')}, average reward {row['average_reward']:.2f} "
              f"(min {row['min_game_reward']:g}, max {row['max_game_reward']:g})" if row["nr_games"]
              else "no game finished")
     return (f"{name}: {row['steps']} steps in {row['epoch_time']:.1f}s ({row['steps_per_second']:.1f} steps/s), "

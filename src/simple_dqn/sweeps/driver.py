@@ -39,6 +39,7 @@ from simple_dqn.sweeps.run import (
 )
 from simple_dqn.sweeps.status import describe_sweep, newest_sweep, sweep_progress
 from simple_dqn.sweeps.summary import write_summary
+from simple_dqn.wording import counted
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[3]
@@ -348,7 +349,8 @@ def follow(ray: ModuleType, pending: dict, specs: list[RunSpec]) -> int:
                 name = Path(spec.folder).name
                 try:
                     summary = ray.get(reference)
-                    bar.write(f"{name}: evaluation mean {summary['mean']:.1f} over {summary['episodes']} games")
+                    played = counted(summary["episodes"], "game")
+                    bar.write(f"{name}: evaluation mean {summary['mean']:.1f} over {played}")
                 except ray.exceptions.RayError as error:
                     failed += 1
                     cause = getattr(error, "cause", None) or error  # a task's own exception, or Ray's reason

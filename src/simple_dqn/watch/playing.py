@@ -17,6 +17,7 @@ from simple_dqn.watch.recorder import GameRecorder
 from simple_dqn.watch.settings import DisplaySettings, VisualizationSettings
 from simple_dqn.watch.visualization import StateRecorder, guided_backprop_sections, saliency_sections, write_page
 from simple_dqn.watch.watcher import GameWatcher
+from simple_dqn.wording import counted
 
 log = logging.getLogger(__name__)
 
@@ -60,14 +61,14 @@ def write_visualization(settings: VisualizationSettings, path: Path, environment
         sections = saliency_sections(network.online, states, recorder.actions, environment.action_names(),
                                      np.stack(recorder.q_values), settings.visualization_states)
         title = f"Saliency: {environment.name}"
-        explanation = (f"{source}{len(states)} states of {games} game(s) played. Each map is the gradient of the "
-                       "Q-value of the action taken with respect to the input state.")
+        explanation = (f"{source}{counted(len(states), 'state')} of {counted(games, 'game')} played. Each map is "
+                       "the gradient of the Q-value of the action taken with respect to the input state.")
     else:
         sections = guided_backprop_sections(network.online, states, settings.visualization_filters)
         title = f"Guided backpropagation: {environment.name}"
-        explanation = (f"{source}{len(states)} states of {games} game(s) played. For each filter, the state and "
-                       "position where it activates most, and the guided backpropagation of that one activation to "
-                       "the input (Springenberg et al. 2014).")
+        explanation = (f"{source}{counted(len(states), 'state')} of {counted(games, 'game')} played. For each "
+                       "filter, the state and position where it activates most, and the guided backpropagation of "
+                       "that one activation to the input (Springenberg et al. 2014).")
     write_page(path, title, explanation, sections,
                "the Q-value" if settings.visualization == "saliency" else "the filter")
     figures = sum(len(figures) for _, figures in sections)

@@ -35,18 +35,21 @@ NUMERIC_COLUMNS = tuple(column for column in CSV_COLUMNS if column not in ("epoc
 
 
 def build_parser() -> OptionParser:
-    parser = OptionParser(prog="plot.py", description="Plot results CSVs of simple_dqn runs against the epoch.")
+    parser = OptionParser(prog="plot.sh", usage="%(prog)s CSV [CSV ...] [options]",
+                          description="Plot results CSVs of simple_dqn runs against the epoch.")
     parser.add_argument("csv_files", nargs="+", type=Path, metavar="CSV",
-                        help="results CSV files; several are compared")
-    parser.add_argument("--png_file", type=Path, help="the image to write (default: the first CSV with .png)")
-    parser.add_argument("--show", action="store_true", help="show the figures in a window instead of only writing them")
-    parser.add_argument("--fields", default=",".join(DEFAULT_FIELDS),
-                        help="comma-separated CSV columns, one figure each, left to right and top to bottom")
-    parser.add_argument("--dpi", type=number_type(int, 1, 600, what="between 1 and 600"), default=80,
-                        help="dots per inch of the image")
-    parser.add_argument("--figure_width", type=positive_float, default=16,
-                        help="in inches (16 at 80 dpi = 1280 pixels)")
-    parser.add_argument("--figure_height", type=positive_float, default=9, help="in inches (9 at 80 dpi = 720 pixels)")
+                        help="A run's results CSV (results/breakout.csv); several are compared in one figure.")
+    parser.add_argument("--png_file", type=Path, metavar="PATH",
+                        help="The image to write: .png, .svg, .pdf or .jpg (default: the first CSV with .png).")
+    parser.add_argument("--show", action="store_true", help="Show the figures in a window as well as writing them.")
+    parser.add_argument("--fields", default=",".join(DEFAULT_FIELDS), metavar="COLUMNS",
+                        help="Comma-separated CSV columns, one figure each, left to right and top to bottom.")
+    parser.add_argument("--dpi", type=number_type(int, 1, 600, what="between 1 and 600"), default=80, metavar="N",
+                        help="Dots per inch of the image.")
+    parser.add_argument("--figure_width", type=positive_float, default=16, metavar="X",
+                        help="In inches; 16 at 80 dpi is 1280 pixels.")
+    parser.add_argument("--figure_height", type=positive_float, default=9, metavar="X",
+                        help="In inches; 9 at 80 dpi is 720 pixels.")
     return parser
 
 
