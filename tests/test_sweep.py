@@ -247,6 +247,8 @@ def test_bad_input_gets_one_line_from_the_script(tmp_path):
 
 @pytest.mark.parametrize("arguments, fragments", [
     (["--games", "pong", "--random_seed", "3"], ["--random_seed is set by the sweep"]),
+    (["--games", "pong", "--random-seed", "3"], ["--random_seed is set by the sweep"]),
+    (["--games", "pong", "--evaluation_options", "--load-weights x"], ["--evaluation_options --load_weights"]),
     (["--games", "pong", "--evaluation_options", "--load_weights x"], ["--evaluation_options --load_weights"]),
     (["--games", "pong", "--evaluation_options", "--bogus 2"], ["unrecognized arguments: --bogus"]),
     (["--games", "pong", "--evaluation_options", "--episodes 0"], ["give --episodes 1 or more"]),

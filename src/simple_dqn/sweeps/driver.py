@@ -20,6 +20,7 @@ from types import ModuleType
 
 import psutil
 
+from simple_dqn.command_line import build_parser as build_run_parser
 from simple_dqn.command_line import check_settings, flags_set_by, parse_options, refuse_configured
 from simple_dqn.dqn.environments import make_environment
 from simple_dqn.dqn.replay_memory import bytes_per_transition
@@ -113,6 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run(argv: Sequence[str] | None) -> int:
     options, train_options = build_parser().parse_known_args(argv)
+    run_parser = build_run_parser()  # the runs' own spelling, so the checks below see --random-seed as --random_seed
+    train_options = run_parser.spelled_out(train_options)
     logging.basicConfig(format="%(asctime)s %(message)s", level=logging.INFO)
     if options.status:
         folder = options.storage / options.name if options.name else newest_sweep(options.storage)
@@ -120,7 +123,7 @@ def run(argv: Sequence[str] | None) -> int:
         return 0
     if not options.games:
         raise UsageError("name the games: --games breakout,pong (ale-py's names or ROM files)")
-    evaluation_options = options.evaluation_options.split()
+    evaluation_options = run_parser.spelled_out(options.evaluation_options.split())
     games = checked_games(options.games, train_options, evaluation_options, options.protocol)
     if options.memory_per_run is None:
         options.memory_per_run = needed_memory(games[0], train_options)
