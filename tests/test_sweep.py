@@ -92,7 +92,8 @@ def test_the_summary_gives_each_game_over_seeds_beside_the_paper(finished_sweep)
     folder, _, _ = finished_sweep
     with open(folder / "summary.csv", newline="") as file:
         rows = {row["game"]: row for row in csv.DictReader(file)}
-    assert list(rows) == ["breakout", "pong", "median"]
+    assert list(rows) == ["breakout", "pong", "median", "iqm", "iqm_95_low", "iqm_95_high", "mean", "mean_95_low",
+                          "mean_95_high"]
     for game, human, random, paper in (("breakout", 31.8, 1.7, 401.2), ("pong", 9.3, -20.7, 18.9)):
         scores = [json.loads((folder / f"{game}_s{seed}" / "evaluation" / "summary.json").read_text())["mean"]
                   for seed in (1, 2)]
@@ -112,7 +113,7 @@ def test_the_summary_gives_each_game_over_seeds_beside_the_paper(finished_sweep)
     assert "| breakout | 2 |" in markdown and "| 401.2 |" in markdown and "| 18.9 |" in markdown
     assert "Median human-normalised score over 2 games" in markdown
     picture = cv2.imread(str(folder / "summary.png"))
-    assert picture.shape[1] > picture.shape[0] > 200 and picture.std() > 10  # two figures side by side, drawn
+    assert picture.shape[1] > picture.shape[0] > 200 and picture.std() > 10  # the profile and two games in a row
 
 
 @pytest.mark.slow
