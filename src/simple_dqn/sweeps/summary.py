@@ -101,7 +101,7 @@ def paper_aggregates(rows: list[dict], games: list[str]) -> tuple[float | None, 
 def write_summary(folder: Path, specs: list[RunSpec]) -> None:
     """summary.md, summary.csv and summary.png in the sweep's folder, each written atomically."""
     rows = game_results(specs)
-    median, paper_median, counted = median_normalised(rows)
+    median, paper_median, games_scored = median_normalised(rows)
     table, left_out = normalised_runs(specs)
     aggregates = aggregate(list(table.values())) if table else None
     paper_iqm, paper_mean = paper_aggregates(rows, list(table))
@@ -109,11 +109,11 @@ def write_summary(folder: Path, specs: list[RunSpec]) -> None:
     writer = csv.DictWriter(text, fieldnames=SUMMARY_COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows({key: _number(value) for key, value in row.items()} for row in rows)
-    writer.writerow({"game": "median", "runs": counted, "human_normalised_percent": _number(median),
+    writer.writerow({"game": "median", "runs": games_scored, "human_normalised_percent": _number(median),
                      "paper_human_normalised_percent": _number(paper_median)})
     writer.writerows(aggregate_rows(aggregates, paper_iqm, paper_mean))
     write_atomically(folder / "summary.csv", lambda file: file.write(text.getvalue().encode()))
-    markdown = _markdown(folder, specs, rows, median, paper_median, counted)
+    markdown = _markdown(folder, specs, rows, median, paper_median, games_scored)
     markdown += _aggregates_markdown(aggregates, left_out, paper_iqm, paper_mean)
     write_atomically(folder / "summary.md", lambda file: file.write(markdown.encode()))
     figure = summary_figure(specs, aggregates)
@@ -197,10 +197,11 @@ def _shown(value: float | None, digits: int = 1, suffix: str = "") -> str:
 
 
 def _markdown(folder: Path, specs: list[RunSpec], rows: list[dict], median: float | None,
-              paper_median: float | None, counted: int) -> str:
+              paper_median: float | None, games_scored: int) -> str:
     seeds = sorted({spec.seed for spec in specs})
     lines = [f"# Sweep {folder.name}", "",
-             f"{len(specs)} runs: {len(rows)} games x seeds {', '.join(map(str, seeds))}. Each run's final snapshot "
+             f"{counted(len(specs), 'run')}: {counted(len(rows), 'game')} x seeds {', '.join(map(str, seeds))}. "
+             "Each run's final snapshot "
              f"is evaluated with `{' '.join(specs[0].evaluation_options)}`; the score is the mean over its games, "
              "and the table gives the mean and standard deviation of those scores over the seeds.", "",
              "Human-normalised: 100 x (score - random) / (human - random), with the Nature paper's human and "
@@ -211,7 +212,7 @@ def _markdown(folder: Path, specs: list[RunSpec], rows: list[dict], median: floa
         lines.append(f"| {row['game']} | {row['runs']} | {_shown(row['mean'])} | {_shown(row['std'])} | "
                      f"{_shown(row['human_normalised_percent'], 0, '%')} | {_shown(row['paper_dqn'])} | "
                      f"{_shown(row['paper_human_normalised_percent'], 0, '%')} |")
-    lines += ["", f"Median human-normalised score over {counted} games: {_shown(median, 0, '%')} "
+    lines += ["", f"Median human-normalised score over {counted(games_scored, 'game')}: {_shown(median, 0, '%')} "
                   f"(the paper, over the same games: {_shown(paper_median, 0, '%')}).", ""]
     missing = [Path(spec.folder).name for spec in specs
                if not (Path(spec.folder) / EVALUATION_FOLDER / "summary.json").exists()]
