@@ -69,12 +69,12 @@ def game_results(specs: list[RunSpec]) -> list[dict]:
 def median_normalised(rows: list[dict]) -> tuple[float | None, float | None, int]:
     """The median human-normalised score over the games that have one, the paper's median over those same
     games (where it played them all), and how many games count."""
-    counted = [row for row in rows if row["human_normalised_percent"] is not None]
-    if not counted:
+    scored = [row for row in rows if row["human_normalised_percent"] is not None]
+    if not scored:
         return None, None, 0
-    ours = statistics.median(row["human_normalised_percent"] for row in counted)
-    papers = [row["paper_human_normalised_percent"] for row in counted]
-    return ours, statistics.median(papers) if None not in papers else None, len(counted)
+    ours = statistics.median(row["human_normalised_percent"] for row in scored)
+    papers = [row["paper_human_normalised_percent"] for row in scored]
+    return ours, statistics.median(papers) if None not in papers else None, len(scored)
 
 
 def normalised_runs(specs: list[RunSpec]) -> tuple[dict[str, list[float]], list[str]]:
