@@ -157,6 +157,17 @@ def test_a_stop_request_ends_the_phase_after_the_step_in_progress():
     assert len(actions) == 3 and agent.statistics.steps == 3
 
 
+def test_a_stop_asked_before_a_phase_still_begins_its_game_for_the_save_to_keep():
+    agent = make_agent(random_starts=30)
+    agent.stop.request()
+    agent.statistics.start_phase(1, "test", 100)
+    agent.test(100)
+    # No step was played, but the phase's game began with its no-op frames (drawn from the agent's generator):
+    # the save where it stopped keeps that game, and the resumed run goes on with it rather than drawing again.
+    assert agent.statistics.steps == 0 and 1 <= agent.environment.episode_frames() <= 30
+    np.testing.assert_array_equal(agent.state_buffer.newest(), agent.environment.get_screen())
+
+
 def test_a_game_that_ends_in_its_no_op_frames_begins_again_without_them():
     agent = make_agent(random_starts=30, max_test_frames=12)
     agent.environment.set_mode("test")

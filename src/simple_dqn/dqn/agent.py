@@ -107,8 +107,8 @@ class Agent:
 
     def _play(self, steps: int | None, *, mode: str, store: bool, learn: bool,
               exploration_rate: Callable[[], float], games: int | None = None) -> None:
-        if self.stop.requested:  # asked to stop before the phase began: it begins on resuming, as it would have
-            return
+        """A phase begins its game even when a stop was asked before it: the stop is then saved with that game in
+        progress, whose no-op start has drawn on the random generator, and the resumed run goes on with it."""
         if (store or learn) and self.memory is None:
             raise ValueError("a phase that stores transitions or learns needs a replay memory")
         memory = cast(ReplayMemory, self.memory)  # used only where it was just checked
