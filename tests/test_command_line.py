@@ -109,8 +109,7 @@ def test_test_sh_plays_a_test_phase_with_the_snapshot_and_prints_the_scores(trai
 
 @pytest.mark.slow
 def test_resume_continues_at_the_next_epoch_with_the_same_counters(trained_run, tmp_path):
-    for path in trained_run.iterdir():
-        shutil.copy(path, tmp_path / path.name)
+    shutil.copytree(trained_run, tmp_path, dirs_exist_ok=True)
     with open(tmp_path / "breakout.csv") as file:
         rows_before = file.read()
     (tmp_path / "breakout_2.pkl").unlink()

@@ -99,8 +99,7 @@ def test_any_value_of_any_option_is_taken_or_refused_in_one_line(option, value):
 @pytest.mark.slow
 @pytest.mark.parametrize("how", ["cut in half", "one byte changed"])
 def test_resuming_from_a_damaged_replay_memory_file_stops_with_one_line(trained_run, tmp_path, how):
-    for path in trained_run.iterdir():
-        shutil.copy(path, tmp_path / path.name)
+    shutil.copytree(trained_run, tmp_path, dirs_exist_ok=True)
     replay = tmp_path / "breakout.replay"
     contents = bytearray(replay.read_bytes())
     if how == "cut in half":

@@ -1,6 +1,7 @@
 """sweep.sh: many games and seeds on a real local Ray instance, a killed task resumed, the summary checked by hand."""
 
 import csv
+import fcntl
 import json
 import os
 import signal
@@ -17,6 +18,7 @@ import psutil
 import pytest
 
 from conftest import ROOT, TINY_RUN, assert_clear_error, run_command, run_script
+from simple_dqn.first_use import installed
 from simple_dqn.runs.results_csv import read_csv_rows
 from simple_dqn.sweeps import driver as sweep
 from simple_dqn.sweeps.run import RunCrashed, execute_run, plan_runs, write_status
@@ -44,10 +46,8 @@ def epochs_and_phases(csv_path: Path) -> list[tuple[int, str]]:
     return [(int(row["epoch"]), row["phase"]) for row in read_csv_rows(csv_path)]
 
 
-@pytest.fixture(scope="module")
-def finished_sweep(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess, int]:
+def run_killed_sweep(storage: Path) -> dict:
     """Two games by two seeds, two tiny epochs each; breakout_s1's worker is killed once it has a snapshot."""
-    storage = tmp_path_factory.mktemp("sweeps")
     process = subprocess.Popen(sweep_command(storage, "tiny", "breakout,pong", "2", 2, *FAST), cwd=ROOT, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     run = storage / "tiny" / "breakout_s1"
@@ -55,7 +55,29 @@ def finished_sweep(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subp
     worker = json.loads((run / "status.json").read_text())["pid"]
     os.kill(worker, signal.SIGKILL)
     stdout, stderr = process.communicate(timeout=400)
-    return storage / "tiny", subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr), worker
+    return {"args": process.args, "returncode": process.returncode, "stdout": stdout, "stderr": stderr,
+            "worker": worker}
+
+
+@pytest.fixture(scope="module")
+def finished_sweep(tmp_path_factory: pytest.TempPathFactory,
+                   worker_id: str) -> tuple[Path, subprocess.CompletedProcess, int]:
+    """The killed sweep's folder, what sweep.sh printed and the killed worker's pid: made once per test session,
+    also when several test processes (pytest-xdist) need it, the others waiting for the first to make it."""
+    if worker_id == "master":
+        storage = tmp_path_factory.mktemp("sweeps")
+        result = run_killed_sweep(storage)
+    else:
+        storage = tmp_path_factory.getbasetemp().parent / "killed_sweep"  # the folder its test processes share
+        storage.mkdir(exist_ok=True)
+        with open(storage / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            made = storage / "result.json"
+            if not made.exists():
+                made.write_text(json.dumps(run_killed_sweep(storage)))
+            result = json.loads(made.read_text())
+    completed = subprocess.CompletedProcess(result["args"], result["returncode"], result["stdout"], result["stderr"])
+    return storage / "tiny", completed, result["worker"]
 
 
 @pytest.mark.slow
@@ -136,6 +158,7 @@ def test_status_shows_every_run_and_the_same_command_continues_a_finished_sweep(
 @pytest.fixture
 def cluster() -> str:
     """A Ray cluster started as a user starts one, `ray start --head` on a free port; its address."""
+    installed("ray", ROOT / "requirements-sweep.txt")  # as sweep.sh adds it on first use
     ray = str(Path(sys.executable).parent / "ray")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -20,6 +20,7 @@ from simple_dqn.dqn.replay_memory import make_replay_memory
 from simple_dqn.errors import exit_code_of
 from simple_dqn.runs.checkpoint import Parts, Snapshot, check_compatible
 from simple_dqn.runs.evaluation import played_with, protocol_overrides, summary_line, write_evaluation
+from simple_dqn.runs.live_curves import live_curves_of_run
 from simple_dqn.runs.phases import PhaseRunner
 from simple_dqn.runs.run_files import (
     check_results_file,
@@ -82,6 +83,7 @@ def run(argv: Sequence[str] | None) -> int:
         check_results_file(csv_path)
     if training and csv_path:
         check_record_path(record_path(csv_path), settings.common.config)
+    curves = live_curves_of_run(csv_path, loop, options, resumed=resume_point is not None) if training else None
 
     device = resolve_device(settings.network.backend, settings.network.device)
     state_shape = (settings.replay.history_length, *settings.environment.screen_shape)
@@ -89,7 +91,8 @@ def run(argv: Sequence[str] | None) -> int:
                            use_target_network=settings.agent.target_steps > 0, device=device)
     memory = make_replay_memory(settings.replay, settings.environment.screen_shape, settings.network.batch_size,
                                 memory_seed) if training else None
-    statistics = Statistics(csv_path, settings.common.progress and display_kind != "terminal")  # not over the game
+    statistics = Statistics(csv_path, settings.common.progress and display_kind != "terminal",  # not over the game
+                            curves)
     stop = StopRequest()
     agent = Agent(environment, network, memory, statistics, settings.agent, state_shape,
                   agent_seed, stop)
@@ -119,7 +122,11 @@ def run(argv: Sequence[str] | None) -> int:
     if loop.play_games:
         return play(settings, parts, runner, stop, display_kind, snapshot, results_folder, visualization_path, seed)
     if training:
-        runner.train_and_test(resume_point, snapshot.stopped if snapshot is not None and loop.resume else None)
+        try:
+            runner.train_and_test(resume_point, snapshot.stopped if snapshot is not None and loop.resume else None)
+        finally:
+            if curves is not None:
+                curves.close()
     else:
         runner.test_only(snapshot.epoch if snapshot else 0)
     if stop.requested:

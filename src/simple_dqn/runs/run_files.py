@@ -3,7 +3,8 @@
 A run is named by its prefix, ``snapshots/breakout`` (``snapshots/<game>[_LABEL]`` from train.sh):
 its snapshots are ``PREFIX_<epoch>.pkl``, its replay memory ``PREFIX.replay`` (kept for the newest
 snapshot only) and, while one is saved, ``PREFIX.replay.new``.  Its CSV is named apart
-(``results/<game>[_LABEL].csv`` from train.sh), as is whatever else a path option names.
+(``results/<game>[_LABEL].csv`` from train.sh), as is whatever else a path option names; the CSV names the
+run's TensorBoard folder (``live_curves_folder``) and the folder its Weights & Biases runs go in.
 
 Run as ``python -m simple_dqn.runs.run_files``, it answers the shell scripts (see ``main``).
 """
@@ -101,6 +102,18 @@ def output_paths(csv_template: str | None, prefix_template: str | None,
     return csv_path, run
 
 
+def live_curves_folder(csv_path: Path) -> Path:
+    """``results/breakout.csv`` -> ``results/tensorboard/breakout/``: every run beside that CSV under one
+    ``--logdir``, each by its name, and a sweep's run (``results/SWEEP/breakout_s1/breakout.csv``) in its own
+    folder too."""
+    return csv_path.parent / "tensorboard" / csv_path.stem
+
+
+def tracking_folder(csv_path: Path) -> Path:
+    """Where Weights & Biases keeps the runs of the run whose CSV this is: its ``wandb/`` goes in the CSV's folder."""
+    return csv_path.parent
+
+
 def output_file(template: str | None, game: str, what: str) -> Path | None:
     """``template`` with ``{game}`` filled in, its folder checked for writing."""
     if not template:
@@ -168,14 +181,15 @@ def trim_results(csv_path: Path | None, epoch: int, phase: str) -> None:
 
 
 def snapshot_argument(argument: str) -> str:
-    """The snapshot a script is given: a file, or a run's name (``snapshots/breakout``) for its newest snapshot."""
+    """The snapshot a script is given: a file, an exported agent's folder, or a run's name (``snapshots/breakout``)
+    for its newest snapshot.  (``hf://USER/NAME`` is fetched before, by ``sharing/hub.py``.)"""
     if Path(argument).exists():
         return argument
     newest = newest_snapshot(argument)
     if newest is None:
         raise UsageError(f"snapshot {argument} does not exist (a file that ./train.sh wrote, such as "
-                         "snapshots/breakout_3.pkl, or a run's name, such as snapshots/breakout, for its newest "
-                         "snapshot)")
+                         "snapshots/breakout_3.pkl, a run's name, such as snapshots/breakout, for its newest "
+                         "snapshot, a folder that ./export.sh wrote, or hf://USER/NAME on the Hugging Face Hub)")
     return str(newest)
 
 

@@ -28,6 +28,17 @@ class LoopSettings(SettingsGroup, title="main loop", from_snapshot="resume"):
     csv_file: str | None = option(None, "Write one row per phase to this CSV file; {game} is replaced by the game's "
                                   "name.", placeholders=("{game}",), set_by=("sweep", "profile"),
                                   in_config=False)
+    # Where this process's curves go, not what the agent learns: a snapshot (perhaps another's) never sets them.
+    tensorboard: bool = option(True, "Write a training run's TensorBoard events beside its CSV (RESULTS/tensorboard/"
+                               "NAME/ for RESULTS/NAME.csv): each phase's figures, each game's score and length, "
+                               "the loss, the options.", parse=boolean, from_snapshot="never")
+    track: bool = option(False, "Mirror the TensorBoard events to Weights & Biases (wandb, added to .venv on first "
+                         "use from requirements-track.txt); WANDB_MODE=offline keeps the run on disk.", parse=boolean,
+                         from_snapshot="never")
+    wandb_project: str = option("simple_dqn", "The Weights & Biases project --track logs to.", metavar="NAME",
+                                from_snapshot="never")
+    wandb_entity: str | None = option(None, "The Weights & Biases user or team --track logs to; by default, the "
+                                      "login's own.", metavar="NAME", from_snapshot="never")
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import torch
 from tqdm import tqdm
 
 from simple_dqn.errors import UsageError
+from simple_dqn.runs.live_curves import LiveCurves
 from simple_dqn.runs.results_csv import append_csv_row
 from simple_dqn.wording import counted
 
@@ -21,11 +22,13 @@ class Statistics:
 
     Games are whole games (a lost life does not count as one); rewards are raw game
     scores; ``meancost`` is the plain mean over the phase's updates; times are wall-clock
-    seconds, ``total_time`` counting the time of earlier runs this one resumes.
+    seconds, ``total_time`` counting the time of earlier runs this one resumes.  ``curves``, when given, is told
+    each finished game, each update's loss and each row as they come.
     """
 
-    def __init__(self, csv_path: Path | None = None, progress: bool = True) -> None:
+    def __init__(self, csv_path: Path | None = None, progress: bool = True, curves: LiveCurves | None = None) -> None:
         self.csv_path = Path(csv_path) if csv_path else None
+        self.curves = curves
         self.previous_total_time = 0.0
         self.run_start = time.perf_counter()
         self.progress = progress
@@ -49,6 +52,8 @@ class Statistics:
         self._reset(epoch, phase)
         if so_far is not None:
             self._go_on_from(so_far)
+        if self.curves is not None:
+            self.curves.start_phase(phase, self.steps)
         self._bar = tqdm(total=steps, initial=self.steps, desc=phase_name(epoch, phase), unit="step",
                          disable=not self.progress, mininterval=1.0, dynamic_ncols=True, leave=False)
 
@@ -70,6 +75,8 @@ class Statistics:
             self.game_rewards.append(self.game_reward)
             self.game_frames.append(game_frames)
             self.game_reward = 0.0
+            if self.curves is not None:
+                self.curves.game_over(self.steps, self.game_rewards[-1], game_frames)
             self._bar.set_postfix(games=len(self.game_rewards), last_score=self.game_rewards[-1], refresh=False)
         self._bar.update()
 
@@ -79,6 +86,8 @@ class Statistics:
             self.loss_sum = self.loss_sum.to(loss.device) if self.updates else torch.zeros((), device=loss.device)
         self.loss_sum += loss
         self.updates += 1
+        if self.curves is not None:
+            self.curves.update(self.steps, loss)
 
     @staticmethod
     def nothing_counted() -> dict:
@@ -101,8 +110,10 @@ class Statistics:
         self.phase_start -= so_far["seconds"]
 
     def abandon_phase(self) -> None:
-        """A phase stopped early writes no row; its progress bar still ends its line."""
+        """A phase stopped early writes no row; its progress bar still ends its line, its curves reach the disk."""
         self._bar.close()
+        if self.curves is not None:
+            self.curves.flush()
 
     def end_phase(self, *, exploration_rate: float, total_train_steps: int, replay_memory_count: int,
                   weight_updates: int, meanq: Callable[[], float]) -> dict:
@@ -128,7 +139,6 @@ class Statistics:
             "epoch_time": phase_time,
             "steps_per_second": self.steps / phase_time if phase_time > 0 else math.nan,
         }
-        log.info(summary_line(row))
         if self.csv_path:
             try:
                 append_csv_row(self.csv_path, row)
@@ -136,6 +146,9 @@ class Statistics:
                 raise UsageError(f"could not write the row of {phase_name(self.epoch, self.phase)} to {self.csv_path}: "
                                  f"{error.strerror or error}; free space there and resume from the last "
                                  "snapshot") from None
+        if self.curves is not None:
+            self.curves.end_phase(row)
+        log.info(summary_line(row))  # once the row and its curves are on disk
         return row
 
 

@@ -26,6 +26,7 @@ from simple_dqn.dqn.environments import make_environment
 from simple_dqn.dqn.replay_memory import bytes_per_transition
 from simple_dqn.errors import UsageError, exit_code_of
 from simple_dqn.files import write_atomically
+from simple_dqn.first_use import installed
 from simple_dqn.option import OptionParser, number_type, positive_float
 from simple_dqn.sweeps.run import (
     STOP_FILE,
@@ -283,7 +284,7 @@ def connect(address: str | None) -> ModuleType:
         (Path.home() / ".ray" / "auth_token").is_file()
     if not address or holds_token:
         os.environ.setdefault("RAY_AUTH_MODE", "token")
-    import ray
+    ray = installed("ray", ROOT / "requirements-sweep.txt")
 
     runtime_env = {"working_dir": str(ROOT), "excludes": SHIPPED_EXCLUDES, "env_vars": {"PYTHONPATH": "src"}}
     try:
