@@ -6,6 +6,6 @@
 set -euo pipefail
 usage="usage: ./resume.sh SNAPSHOT [options]   (e.g. --epochs 300 to train longer than first planned)"
 source "$(dirname "$0")/src/snapshot_script.sh"
-snapshot="$(realpath "$snapshot")"
+if [[ "$snapshot" != hf://* ]]; then snapshot="$(realpath "$snapshot")"; fi  # (an agent on the Hub is refused)
 cd "$root"
 exec "$python" -m simple_dqn --load_weights "$snapshot" --resume "$@"

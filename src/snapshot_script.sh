@@ -1,6 +1,7 @@
 # Sourced by the scripts whose first argument is a snapshot, after they set $usage: make or refresh
-# .venv, answer --help, refuse a missing snapshot argument, and leave the snapshot in $snapshot
-# and the options that follow it in "$@".
+# .venv, answer --help, refuse a missing snapshot argument, and leave the snapshot (a file, an exported
+# agent's folder, or hf://USER/NAME, which is fetched into the Hugging Face cache as it loads) in
+# $snapshot and the options that follow it in "$@".
 source "$(dirname "${BASH_SOURCE[0]}")/venv.sh"
 if [[ $# -ge 1 && ( "$1" == "-h" || "$1" == "--help" ) ]]; then
   echo "$usage"
@@ -9,4 +10,6 @@ if [[ $# -ge 1 && ( "$1" == "-h" || "$1" == "--help" ) ]]; then
 fi
 if [[ $# -eq 0 || "$1" == -* ]]; then echo "$usage" >&2; exit 2; fi
 snapshot="$1"; shift
-snapshot="$("$python" -m simple_dqn.runs.run_files snapshot "$snapshot")" || exit 2  # a run's name: its newest snapshot
+if [[ "$snapshot" != hf://* ]]; then  # an agent on the Hub is fetched as it loads, named as it was given
+  snapshot="$("$python" -m simple_dqn.runs.run_files snapshot "$snapshot")" || exit 2  # a run's name: its newest
+fi

@@ -100,8 +100,8 @@ def test_the_terminal_shows_the_game_in_colour_with_score_and_q_values_and_obeys
     assert "\x1b[7mRIGHT" in terminal.screen(colours=True)
 
     terminal.type("q")
-    assert wait_for(lambda: "quit after 0 of 1 games" in terminal.screen(), timeout=30), terminal.screen()
-    assert re.search(r"quit after 0 of 1 games, \d+ steps under manual control", terminal.screen())
+    assert wait_for(lambda: "quit after 0 of 1 game," in terminal.screen(), timeout=30), terminal.screen()
+    assert re.search(r"quit after 0 of 1 game, \d+ steps under manual control", terminal.screen())
     terminal_modes(tmp_path)
     assert (tmp_path / "exit_code").read_text().strip() == "0"
 
@@ -124,7 +124,7 @@ def test_ctrl_c_stops_the_game_and_gives_the_terminal_back(terminal, trained_run
     assert {"icanon", "echo"} <= modes
     assert (tmp_path / "exit_code").read_text().strip() == "130"
     screen = terminal.screen()
-    assert "stopped after 0 of 1 games; nothing was written" in screen and "Traceback" not in screen
+    assert "stopped after 0 of 1 game; nothing was written" in screen and "Traceback" not in screen
 
 
 @pytest.mark.slow
@@ -136,7 +136,7 @@ def test_ctrl_z_gives_the_shell_its_terminal_and_fg_brings_the_game_back(termina
     terminal.type("fg", "Enter")
     assert wait_for(lambda: "score" in terminal.screen() and terminal.screen().count("\u2580") > 2000, timeout=20)
     terminal.type("q")
-    assert wait_for(lambda: "quit after 0 of 1 games" in terminal.screen(), timeout=30), terminal.screen()
+    assert wait_for(lambda: "quit after 0 of 1 game" in terminal.screen(), timeout=30), terminal.screen()
 
 
 @pytest.mark.slow
@@ -167,7 +167,7 @@ def test_with_a_graphical_display_the_game_plays_in_a_window(virtual_screen, tra
     finally:
         game.kill()
     assert game.returncode == 0, errors
-    assert "play: " in errors and "1 games" in errors
+    assert "play: " in errors and "1 game," in errors
 
 
 @pytest.mark.slow

@@ -107,7 +107,7 @@ def test_play_sh_plays_an_agent_in_a_window(agent, virtual_screen):
     result = subprocess.run([str(ROOT / "play.sh"), str(agent), "--max_test_frames", "300", "--progress", "false"],
                             cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert "play: " in result.stderr and "1 games" in result.stderr
+    assert "play: " in result.stderr and "1 game," in result.stderr
 
 
 def test_an_agent_is_made_of_a_snapshot_saved_at_an_epochs_end_only(tmp_path):

@@ -29,6 +29,7 @@ from simple_dqn.option import (
 from simple_dqn.runs.checkpoint import Snapshot, load_snapshot
 from simple_dqn.runs.evaluation import PROTOCOLS
 from simple_dqn.runs.settings import CommonSettings, EvaluationSettings, LoopSettings
+from simple_dqn.sharing.hub import local_source
 from simple_dqn.watch.settings import VIDEO_SUFFIXES, DisplaySettings, VisualizationSettings
 
 
@@ -187,7 +188,7 @@ def read_settings(argv: Sequence[str] | None) -> tuple[Settings, Snapshot | None
     values = command_line.resolve()
     snapshot = None
     if values["load_weights"]:
-        snapshot = load_snapshot(values["load_weights"])
+        snapshot = load_snapshot(local_source(values["load_weights"]))
         values = command_line.resolve(snapshot.options, resume=values["resume"])
         if values["game"] is None:  # the Gymnasium id or the ROM file (while it is there) it was trained with
             trained_with = snapshot.options["game"]

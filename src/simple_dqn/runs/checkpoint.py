@@ -18,7 +18,9 @@ This module alone knows a snapshot's format; each part gives and takes its own s
 
 A trained agent (``agents/pong.pkl``) is a snapshot of weights only: ``network`` holds the online
 weights alone, the other parts' states are None, and ``weights_only`` is True.  It tests, plays and
-evaluates as any snapshot does, and starts new runs from its weights, but cannot be resumed.
+evaluates as any snapshot does, and starts new runs from its weights, but cannot be resumed.  An
+exported agent, a folder of ``model.safetensors`` and ``config.json`` (``agent_folder.py``), loads
+as one.
 
 Version 1, written before the toolkit was one package, is read and upgraded to version 2.
 """
@@ -42,6 +44,7 @@ from simple_dqn.dqn.replay_memory import ReplayMemory
 from simple_dqn.dqn.settings import shape_options
 from simple_dqn.errors import UsageError
 from simple_dqn.files import replace_durably, write_atomically
+from simple_dqn.runs.agent_folder import TrainedAgent, read_agent_folder
 from simple_dqn.runs.replay_file import load_replay, replay_save_id, save_replay
 from simple_dqn.runs.results_csv import PHASE_ORDER
 from simple_dqn.runs.run_files import RunFiles
@@ -187,20 +190,29 @@ def save_checkpoint(run: RunFiles, epoch: int, parts: Parts, *, options: dict, v
     return path
 
 
-def save_weights_only(snapshot: Snapshot, path: Path, file_options: set[str]) -> None:
+def agent_of(snapshot: Snapshot, file_options: set[str]) -> TrainedAgent:
     """``snapshot``'s online weights, game, action set and options, and nothing it would need to be resumed;
     ``file_options``, the options naming the files of the run it came from, are left out (they name folders of
     the machine it was trained on)."""
     if snapshot.stopped is not None:
         raise UsageError(f"snapshot {snapshot.path} was saved in the middle of a phase: take one saved at an "
                          "epoch's end, whose test phase measured it")
+    options = {name: value for name, value in snapshot.options.items() if name not in file_options}
+    return TrainedAgent(snapshot.game, snapshot.actions, options, snapshot.epoch,
+                        snapshot.contents["network"]["online"])
+
+
+def save_weights_only(snapshot: Snapshot, path: Path, file_options: set[str]) -> None:
+    """The trained agent of ``snapshot`` as a snapshot file."""
+    _write_snapshot(path, _weights_only_contents(agent_of(snapshot, file_options)))
+
+
+def _weights_only_contents(agent: TrainedAgent) -> dict[str, Any]:
     contents: dict[str, Any] = {key: None for key in ("agent", "replay_memory", "environment", "statistics",
                                                       "torch_rng", "validation_states", "stopped")}
-    options = {name: value for name, value in snapshot.options.items() if name not in file_options}
-    contents |= {"game": snapshot.game, "actions": snapshot.actions, "options": options,
-                 "epoch": snapshot.epoch, "network": {"online": snapshot.contents["network"]["online"]},
-                 "save_id": "", "replay_saved": False, "weights_only": True}
-    _write_snapshot(path, contents)
+    return contents | {"format": FORMAT, "version": VERSION, "game": agent.game, "actions": agent.actions,
+                       "options": agent.options, "epoch": agent.epoch, "network": {"online": agent.weights},
+                       "save_id": "", "replay_saved": False, "weights_only": True}
 
 
 def _stopped_contents(stopped: StoppedPhase | None) -> dict | None:
@@ -303,10 +315,16 @@ def _update(digest: "hashlib._Hash", value: object) -> None:
 
 
 def load_snapshot(path: str | Path) -> Snapshot:
-    """The snapshot's contents, or a UsageError saying why the file is not a usable snapshot."""
+    """The snapshot's contents, or a UsageError saying why the file is not a usable snapshot; an exported agent's
+    folder is read as a weights-only snapshot."""
+    if str(path).startswith("hf://"):
+        raise UsageError(f"{path} names an agent on the Hugging Face Hub, which the scripts and --load_weights fetch "
+                         "(./test.sh {path}): here give a snapshot file or an exported folder")
     path = Path(path)
     if not path.exists():
         raise UsageError(f"snapshot {path} does not exist")
+    if path.is_dir():
+        return Snapshot(path, _weights_only_contents(read_agent_folder(path)))
     if not path.is_file():
         raise UsageError(f"snapshot {path} is not a file")
     try:
