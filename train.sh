@@ -9,7 +9,8 @@ usage="usage: ./train.sh GAME [LABEL] [options]   (./train.sh --help lists the o
 if [[ $# -eq 0 ]]; then echo "$usage" >&2; exit 2; fi
 if [[ "$1" == "-h" || "$1" == "--help" ]]; then
   echo "$usage"
-  echo "Writes snapshots/<game>[_LABEL]_<epoch>.pkl after each epoch and a row per phase to results/<game>[_LABEL].csv."
+  echo "Writes snapshots/<game>[_LABEL]_<epoch>.pkl after each epoch, a row per phase to results/<game>[_LABEL].csv"
+  echo "and TensorBoard events to results/tensorboard/<game>[_LABEL]/ (.venv/bin/tensorboard --logdir results/tensorboard)."
   echo
   mapfile -t outputs < <("$python" -m simple_dqn.runs.run_files train)
   cd "$root"
