@@ -50,12 +50,15 @@ def test_the_video_has_every_frame_at_60_per_second_and_starts_with_the_first_pn
 @pytest.mark.slow
 def test_the_video_carries_the_games_sound_for_as_long_as_its_pictures(recording):
     with av.open(str(recording / "breakout_2.mp4")) as video:
-        audio, pictures = video.streams.audio[0], video.streams.video[0]
+        audio = video.streams.audio[0]
         assert audio.codec_context.name == "aac"
         samples = np.concatenate([frame.to_ndarray().ravel() for frame in video.decode(audio)])
+        rate = audio.codec_context.sample_rate
+    with av.open(str(recording / "breakout_2.mp4")) as video:
+        pictures = sum(1 for _ in video.decode(video=0))
     assert np.abs(samples).max() > 0
-    assert float(audio.duration * audio.time_base) == pytest.approx(float(pictures.duration * pictures.time_base),
-                                                                    abs=0.1)
+    # What is heard against what is seen, decoded (a stream's duration in the file's header may be left unset).
+    assert len(samples) / rate == pytest.approx(pictures / 60, abs=0.1)
 
 
 @pytest.mark.slow
