@@ -4,7 +4,6 @@
 # README.md (the model card), the evaluation's summary.json and episodes.csv, and replay.mp4. ./upload.sh sends it.
 set -euo pipefail
 usage="usage: ./export.sh SNAPSHOT [--output FOLDER] [--repo_id USER/NAME] [--video_frames N] [--evaluation RESULTS_FOLDER | --evaluate [test options]]"
-source "$(dirname "$0")/src/venv.sh"
-if [[ $# -ge 1 && ( "$1" == "-h" || "$1" == "--help" ) ]]; then exec "$python" -m simple_dqn.sharing.export --help; fi
+help_module=simple_dqn.sharing.export
 source "$(dirname "$0")/src/snapshot_script.sh"
 exec "$python" -m simple_dqn.sharing.export "$snapshot" --output "$root/exports/{snapshot}" "$@"

@@ -1,9 +1,11 @@
-# Sourced by the scripts whose first argument is a snapshot, after they set $usage: make or refresh
+# Sourced by the scripts whose first argument is a snapshot, after they set $usage (and $help_module,
+# the module whose --help it shows, when it runs one of its own): make or refresh
 # .venv, answer --help, refuse a missing snapshot argument, and leave the snapshot (a file, an exported
 # agent's folder, or hf://USER/NAME, which is fetched into the Hugging Face cache as it loads) in
 # $snapshot and the options that follow it in "$@".
 source "$(dirname "${BASH_SOURCE[0]}")/venv.sh"
 if [[ $# -ge 1 && ( "$1" == "-h" || "$1" == "--help" ) ]]; then
+  if [[ -n "${help_module:-}" ]]; then exec "$python" -m "$help_module" --help; fi  # a script of its own options
   echo "$usage"
   echo
   exec "$python" -m simple_dqn --help

@@ -105,6 +105,24 @@ def test_test_sh_scores_a_snapshot_its_export_and_its_hf_name_alike(exported, tm
     assert scores[1] == scores[0] and scores[2] == scores[0]
 
 
+def test_export_sh_exports_an_agent_of_the_hub_under_its_repository_name(exported, tmp_path):
+    cache_as_downloaded(tmp_path, "someone/breakout", exported)
+    output = tmp_path / "again" / "{snapshot}"
+    result = run([str(ROOT / "export.sh"), "hf://someone/breakout", "--output", str(output), "--video_frames", "0"],
+                 offline_hub(tmp_path))
+    assert result.returncode == 0, result.stderr
+    again = tmp_path / "again" / "breakout"
+    assert load((again / MODEL_FILE).read_bytes()).keys() == load((exported / MODEL_FILE).read_bytes()).keys()
+    assert json.loads((again / CONFIG_FILE).read_text())["game"] == "breakout"
+
+
+def test_export_sh_help_lists_its_own_options():
+    result = run([str(ROOT / "export.sh"), "--help"])
+    assert result.returncode == 0 and result.stdout.startswith("usage: ./export.sh SNAPSHOT")
+    assert "--evaluate" in result.stdout and "--video_frames N" in result.stdout
+    assert "--learning_rate" not in result.stdout  # its own options, not those of a training run
+
+
 def test_an_hf_name_missing_from_the_cache_offline_is_one_line(tmp_path):
     result = run([str(ROOT / "test.sh"), "hf://someone/nothing"], offline_hub(tmp_path))
     assert_clear_error(result, "hf://someone/nothing", "not in the Hugging Face cache", "HF_HUB_OFFLINE")

@@ -15,6 +15,12 @@ class UsageError(Exception):
         super().__init__("".join(char if char.isprintable() else repr(char)[1:-1] for char in message))
 
 
+def first_line(error: BaseException) -> str:
+    """What an error of a library says, in a line for a UsageError: its first line, or its kind when it says nothing."""
+    text = str(error).strip().strip("'\"")
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 def exit_code_of(run: Callable[[], int], stopped_early: str) -> int:
     """``run``'s exit code: bad input is one line and 2; Ctrl-C before ``run`` set its own handling is
     ``stopped_early`` and 130."""

@@ -7,7 +7,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from simple_dqn.errors import UsageError
+from simple_dqn.errors import UsageError, first_line
 from simple_dqn.first_use import TOOLKIT_ROOT, installed
 from simple_dqn.runs.run_files import live_curves_folder, tracking_folder
 
@@ -50,7 +50,3 @@ class Tracking:
 def installed_wandb() -> ModuleType:
     """wandb, added to this Python's environment the first time ``--track`` asks for it; nothing else imports it."""
     return installed("wandb", TRACK_REQUIREMENTS)
-
-
-def first_line(error: BaseException) -> str:
-    return (str(error).strip().splitlines() or [type(error).__name__])[0]

@@ -24,7 +24,7 @@ from huggingface_hub.errors import (
 from huggingface_hub.utils import validate_repo_id
 
 from simple_dqn import __version__
-from simple_dqn.errors import UsageError, exit_code_of
+from simple_dqn.errors import UsageError, exit_code_of, first_line
 from simple_dqn.files import write_atomically
 from simple_dqn.option import OptionParser
 from simple_dqn.runs.agent_folder import CONFIG_FILE, MODEL_FILE, read_agent_folder
@@ -42,7 +42,7 @@ def check_repo_id(repo_id: str, given: str = "") -> None:
     try:
         validate_repo_id(repo_id)
     except HFValidationError as error:
-        raise UsageError(f"{given}: {_first_line(error)}") from None
+        raise UsageError(f"{given}: {first_line(error)}") from None
     if repo_id.count("/") != 1:
         raise UsageError(f"{given}: name the owner and the repository, USER/NAME")
 
@@ -61,9 +61,9 @@ def download(name: str) -> Path:
         offline = "HF_HUB_OFFLINE is set" if is_offline_mode() else "the Hub cannot be reached"
         raise UsageError(f"{name} is not in the Hugging Face cache and {offline}: fetch it once online") from None
     except HfHubHTTPError as error:
-        raise UsageError(f"{name}: the Hub answered {_first_line(error)}") from None
+        raise UsageError(f"{name}: the Hub answered {first_line(error)}") from None
     except NETWORK_ERRORS as error:
-        raise UsageError(f"{name}: fetching it failed: {_first_line(error)}") from None
+        raise UsageError(f"{name}: fetching it failed: {first_line(error)}") from None
     if not (folder / CONFIG_FILE).is_file():
         raise UsageError(f"{name} holds no {CONFIG_FILE}: it is not an agent that simple_dqn exported")
     return folder
@@ -115,16 +115,10 @@ def upload(folder: Path, repo_id: str, *, dry_run: bool, private: bool) -> list[
                           commit_message=f"{agent.game} agent of epoch {agent.epoch}, exported by {LIBRARY} "
                                          f"{__version__}")
     except HfHubHTTPError as error:
-        raise UsageError(f"the Hub refused the upload to {repo_id}: {_first_line(error)}") from None
+        raise UsageError(f"the Hub refused the upload to {repo_id}: {first_line(error)}") from None
     except NETWORK_ERRORS as error:
-        raise UsageError(f"cannot reach the Hub: {_first_line(error)}") from None
+        raise UsageError(f"cannot reach the Hub: {first_line(error)}") from None
     return [f"sent {total} to {url}:", *listing, f"play it: ./play.sh hf://{repo_id}"]
-
-
-def _first_line(error: Exception) -> str:
-    """What an error of the Hub or the network says, in a line."""
-    text = str(error).strip().strip("'\"")
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _size(size: int) -> str:

@@ -24,7 +24,7 @@ from simple_dqn.command_line import build_parser as build_run_parser
 from simple_dqn.command_line import check_settings, flags_set_by, parse_options, refuse_configured
 from simple_dqn.dqn.environments import make_environment
 from simple_dqn.dqn.replay_memory import bytes_per_transition
-from simple_dqn.errors import UsageError, exit_code_of
+from simple_dqn.errors import UsageError, exit_code_of, first_line
 from simple_dqn.files import write_atomically
 from simple_dqn.first_use import installed
 from simple_dqn.option import OptionParser, number_type, positive_float
@@ -296,7 +296,7 @@ def connect(address: str | None) -> ModuleType:
                 ray.init(address="local", runtime_env=runtime_env, log_to_driver=False, configure_logging=False,
                          include_dashboard=False)
     except (ConnectionError, ValueError, RuntimeError, ray.exceptions.RayError) as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        reason = first_line(error)
         raise UsageError(f"cannot start Ray or reach the cluster at {address or 'this machine'}: {reason}") from None
     return ray
 
@@ -322,7 +322,7 @@ def check_cluster(ray: ModuleType, options: argparse.Namespace, folder: Path) ->
                            .remote(str(folder)) for node in nodes], timeout=120)
     except ray.exceptions.RayError as error:
         raise UsageError(f"the cluster's nodes did not all answer whether they see {folder}: "
-                         f"{str(error).strip().splitlines()[0]}") from None
+                         f"{first_line(error)}") from None
     blind = [node["NodeManagerAddress"] for node, seen in zip(nodes, answers, strict=True) if not seen]
     if blind:
         raise UsageError(f"the nodes at {', '.join(blind)} cannot see {folder}: give --storage a path that every "
@@ -358,7 +358,7 @@ def follow(ray: ModuleType, pending: dict, specs: list[RunSpec]) -> int:
                 except ray.exceptions.RayError as error:
                     failed += 1
                     cause = getattr(error, "cause", None) or error  # a task's own exception, or Ray's reason
-                    reason = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+                    reason = first_line(cause)
                     write_status(Path(spec.folder), state="failed", error=reason)
                     bar.write(f"{name} failed: {reason}")
             done, _ = sweep_progress(specs)
