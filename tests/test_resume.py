@@ -23,8 +23,9 @@ SMALL_EPOCHS = ["--random_steps", "200", "--train_steps", "300", "--test_steps",
                 "--max_test_frames", "800", "--progress", "false", "--backend", "cpu", "--random_seed", "5"]
 
 
-def train_command(folder, epochs: int, *options: str) -> list[str]:
-    return [*MAIN, "breakout", *SMALL_EPOCHS, "--epochs", str(epochs),
+def train_command(folder, epochs: int, *options: str, games: int = 1) -> list[str]:
+    """``games``: how many games the run plays at once (--num_envs)."""
+    return [*MAIN, "breakout", *SMALL_EPOCHS, "--epochs", str(epochs), "--num_envs", str(games),
             "--save_weights_prefix", str(folder / "breakout"), "--csv_file", str(folder / "breakout.csv"), *options]
 
 
@@ -44,12 +45,30 @@ def rows_apart_from_timing(folder) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory):
-    """The rows of four epochs run in one go."""
-    folder = tmp_path_factory.mktemp("uninterrupted")
-    result = subprocess.run(train_command(folder, 4), cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    return rows_apart_from_timing(folder)
+def uninterrupted_runs(tmp_path_factory):
+    """The rows of four epochs run in one go, by the number of games played at once; each run once, when asked."""
+    rows: dict[int, list[dict]] = {}
+
+    def rows_of(games: int) -> list[dict]:
+        if games not in rows:
+            folder = tmp_path_factory.mktemp(f"uninterrupted_{games}")
+            result = subprocess.run(train_command(folder, 4, games=games), cwd=ROOT, capture_output=True, text=True,
+                                    timeout=300)
+            assert result.returncode == 0, result.stderr
+            rows[games] = rows_apart_from_timing(folder)
+        return rows[games]
+    return rows_of
+
+
+@pytest.fixture
+def games() -> int:
+    """One game at a time, unless a test is parametrized with more."""
+    return 1
+
+
+@pytest.fixture
+def uninterrupted(uninterrupted_runs, games):
+    return uninterrupted_runs(games)
 
 
 @pytest.mark.slow
@@ -69,10 +88,11 @@ def test_a_run_resumed_after_epoch_2_gives_the_rows_of_one_never_interrupted(uni
 
 # A scheduler, or the death of a parent with several threads, may send SIGTERM more than once: the save goes on.
 @pytest.mark.slow
-@pytest.mark.parametrize("stops", [[signal.SIGINT], [signal.SIGTERM], [signal.SIGTERM, signal.SIGTERM]])
+@pytest.mark.parametrize("stops, games", [([signal.SIGINT], 1), ([signal.SIGTERM], 1),
+                                          ([signal.SIGTERM, signal.SIGTERM], 1), ([signal.SIGINT], 2)])
 def test_ctrl_c_or_sigterm_saves_where_the_run_stopped_and_resuming_completes_every_phase_once(uninterrupted, tmp_path,
-                                                                                              stops):
-    process = subprocess.Popen(train_command(tmp_path, 50), cwd=ROOT, stderr=subprocess.PIPE, text=True)
+                                                                                              stops, games):
+    process = subprocess.Popen(train_command(tmp_path, 50, games=games), cwd=ROOT, stderr=subprocess.PIPE, text=True)
     for line in process.stderr:
         if "epoch 2 train:" in line:  # the row of epoch 2's train phase is written: stop in its test phase
             break
@@ -100,8 +120,9 @@ def test_ctrl_c_or_sigterm_saves_where_the_run_stopped_and_resuming_completes_ev
 
 
 @pytest.mark.slow
-def test_a_run_stopped_in_the_middle_of_a_training_game_goes_on_with_that_game_exactly(uninterrupted, tmp_path):
-    process = subprocess.Popen(train_command(tmp_path, 50), cwd=ROOT, stderr=subprocess.PIPE, text=True)
+@pytest.mark.parametrize("games", [1, 2])
+def test_a_run_stopped_in_the_middle_of_a_training_game_goes_on_with_that_game_exactly(uninterrupted, tmp_path, games):
+    process = subprocess.Popen(train_command(tmp_path, 50, games=games), cwd=ROOT, stderr=subprocess.PIPE, text=True)
     for line in process.stderr:
         if "epoch 1 test:" in line:
             break
@@ -111,24 +132,27 @@ def test_a_run_stopped_in_the_middle_of_a_training_game_goes_on_with_that_game_e
     assert process.wait(timeout=60) == 0, rest
     interrupted = torch.load(tmp_path / "breakout_2.pkl", weights_only=True)["stopped"]
     assert interrupted["phase"] == "train" and 0 < interrupted["steps_done"] < 300, interrupted
-    assert interrupted["episode"]["screens"].shape == (4, 84, 84) and interrupted["episode"]["screens"].any()
+    shape = (4, 84, 84) if games == 1 else (games, 4, 84, 84)
+    assert interrupted["episode"]["screens"].shape == shape and interrupted["episode"]["screens"].any()
     resumed = run_script("resume.sh", str(tmp_path / "breakout"), "--epochs", "4")
     assert resumed.returncode == 0, resumed.stderr
     assert rows_apart_from_timing(tmp_path) == uninterrupted
 
 
 @pytest.mark.slow
-def test_killed_at_random_moments_the_run_resumes_to_the_rows_of_one_never_interrupted(uninterrupted, tmp_path):
+@pytest.mark.parametrize("games, kills_wanted", [(1, 12), (2, 8)])
+def test_killed_at_random_moments_the_run_resumes_to_the_rows_of_one_never_interrupted(uninterrupted, tmp_path, games,
+                                                                                       kills_wanted):
     moments = random.Random(20)
     kills = completed = 0
-    while kills < 20 or not completed:
+    while kills < kills_wanted or not completed:
         if not (tmp_path / "breakout_4.pkl").exists():  # else killed after its last save: the run is complete
             started = list(tmp_path.glob("breakout_*.pkl"))
             command = ([str(ROOT / "resume.sh"), str(tmp_path / "breakout"), "--epochs", "4"] if started
-                       else train_command(tmp_path, 4))
+                       else train_command(tmp_path, 4, games=games))
             process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
             try:
-                errors = process.communicate(timeout=moments.uniform(0.5, 4.0) if kills < 20 else 300)[1]
+                errors = process.communicate(timeout=moments.uniform(0.5, 4.0) if kills < kills_wanted else 300)[1]
             except subprocess.TimeoutExpired:
                 process.kill()  # SIGKILL: no handler runs, whatever was being written stays as it was
                 process.communicate()
@@ -138,7 +162,7 @@ def test_killed_at_random_moments_the_run_resumes_to_the_rows_of_one_never_inter
         assert rows_apart_from_timing(tmp_path) == uninterrupted
         assert not list(tmp_path.glob(".*.tmp"))  # what killed writes left was cleared away by the next run
         completed += 1
-        shutil.rmtree(tmp_path)  # and once more from the start, until twenty kills have landed
+        shutil.rmtree(tmp_path)  # and once more from the start, until the kills wanted have landed
         tmp_path.mkdir()
 
 

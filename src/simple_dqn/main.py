@@ -12,12 +12,15 @@ import numpy as np
 import torch
 
 from simple_dqn.command_line import Settings, file_options, read_settings
-from simple_dqn.dqn.agent import Agent
+from simple_dqn.dqn.agent import Agent, Learner
 from simple_dqn.dqn.allocator import keep_freed_memory
 from simple_dqn.dqn.deepqnetwork import DeepQNetwork, resolve_device
-from simple_dqn.dqn.environments import make_environment
+from simple_dqn.dqn.environment import Environment
+from simple_dqn.dqn.environments import make_environment, make_vector_environment
 from simple_dqn.dqn.replay_memory import make_replay_memory
-from simple_dqn.errors import exit_code_of
+from simple_dqn.dqn.vector_agent import VectorAgent
+from simple_dqn.dqn.vector_environment import VectorEnvironment
+from simple_dqn.errors import UsageError, exit_code_of
 from simple_dqn.runs.checkpoint import Parts, Snapshot, check_compatible
 from simple_dqn.runs.evaluation import played_with, protocol_overrides, summary_line, write_evaluation
 from simple_dqn.runs.live_curves import live_curves_of_run
@@ -60,11 +63,18 @@ def run(argv: Sequence[str] | None) -> int:
     agent_seed, memory_seed, torch_seed, emulator_seed = np.random.SeedSequence(seed).spawn(4)
     torch.manual_seed(int(torch_seed.generate_state(1)[0]))
 
-    # A window plays the game's sound; a video takes it when asked.
-    environment = make_environment(settings.environment, int(emulator_seed.generate_state(1)[0] >> 1),
-                                   display.sound or display_kind == "window")
+    games = settings.environment.num_envs
+    if games > 1 and loop.play_games:
+        raise UsageError("--num_envs above 1 trains and tests: play, record and evaluate play one game at a time")
+    emulator_seed_value = int(emulator_seed.generate_state(1)[0] >> 1)
+    environment: Environment | VectorEnvironment
+    if games == 1:  # a window plays the game's sound; a video takes it when asked
+        environment = make_environment(settings.environment, emulator_seed_value,
+                                       display.sound or display_kind == "window")
+    else:
+        environment = make_vector_environment(settings.environment, settings.agent, emulator_seed_value)
     if snapshot is not None:
-        check_compatible(snapshot, environment.game, environment.action_names(), options)
+        check_compatible(snapshot, environment.game, environment.action_names(), options, loop.resume)
     csv_path, run_files = output_paths(loop.csv_file, loop.save_weights_prefix, environment.name)
     protocol = settings.evaluation.protocol
     results_folder = output_folder(settings.evaluation.results_folder, "evaluation results", game=environment.name,
@@ -90,12 +100,15 @@ def run(argv: Sequence[str] | None) -> int:
     network = DeepQNetwork(environment.num_actions(), settings.network, state_shape,
                            use_target_network=settings.agent.target_steps > 0, device=device)
     memory = make_replay_memory(settings.replay, settings.environment.screen_shape, settings.network.batch_size,
-                                memory_seed) if training else None
+                                memory_seed, streams=games) if training else None
     statistics = Statistics(csv_path, settings.common.progress and display_kind != "terminal",  # not over the game
-                            curves)
+                            curves, games)
     stop = StopRequest()
-    agent = Agent(environment, network, memory, statistics, settings.agent, state_shape,
-                  agent_seed, stop)
+    agent: Learner
+    if isinstance(environment, VectorEnvironment):
+        agent = VectorAgent(environment, network, memory, statistics, settings.agent, state_shape, agent_seed, stop)
+    else:
+        agent = Agent(environment, network, memory, statistics, settings.agent, state_shape, agent_seed, stop)
     parts = Parts(environment, network, agent, memory, statistics)
     runner = PhaseRunner(parts, loop, settings.replay, options, run_files, stop)
     if snapshot is not None:
@@ -139,10 +152,11 @@ def run(argv: Sequence[str] | None) -> int:
 def play(settings: Settings, parts: Parts, runner: PhaseRunner, stop: StopRequest, display_kind: str | None,
          snapshot: Snapshot | None, results_folder: Path | None, visualization_path: Path | None, seed: int) -> int:
     """Play the games asked for, watched as asked; then the page of what the network saw and the evaluation."""
-    environment, statistics, games = parts.environment, parts.statistics, settings.loop.play_games
+    environment, agent, statistics, games = parts.environment, parts.agent, parts.statistics, settings.loop.play_games
+    assert isinstance(environment, Environment) and isinstance(agent, Agent)  # one game at a time (run refuses more)
     snapshot_file = settings.loop.load_weights
-    watcher = open_watcher(display_kind, environment, parts.agent, statistics, stop, games, snapshot_file)
-    state_recorder = StateRecorder(parts.agent) if visualization_path else None
+    watcher = open_watcher(display_kind, environment, agent, statistics, stop, games, snapshot_file)
+    state_recorder = StateRecorder(agent) if visualization_path else None
     recorder = None
     try:
         recorder = open_recorder(settings.display, environment, snapshot_file, snapshot.epoch if snapshot else 0)

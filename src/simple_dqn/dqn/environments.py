@@ -1,7 +1,8 @@
-"""The environment the settings name: ale-py's own interface, or a Gymnasium id."""
+"""The environment the settings name: ale-py's own interface, or a Gymnasium id; or several games at once."""
 
 from simple_dqn.dqn.environment import ALEEnvironment, Environment
-from simple_dqn.dqn.settings import EnvironmentSettings
+from simple_dqn.dqn.settings import AgentSettings, EnvironmentSettings
+from simple_dqn.dqn.vector_environment import VectorEnvironment, refuse_unsupported
 
 
 def make_environment(settings: EnvironmentSettings, seed: int, sound: bool = False) -> Environment:
@@ -11,3 +12,9 @@ def make_environment(settings: EnvironmentSettings, seed: int, sound: bool = Fal
 
         return GymEnvironment(settings, seed)
     return ALEEnvironment(settings, seed, sound)
+
+
+def make_vector_environment(settings: EnvironmentSettings, agent: AgentSettings, seed: int) -> VectorEnvironment:
+    """``settings.num_envs`` games at once, once the settings are known to be ones the vector environment keeps."""
+    refuse_unsupported(settings, agent.noop_unit)
+    return VectorEnvironment(settings, settings.num_envs, agent.random_starts, seed)

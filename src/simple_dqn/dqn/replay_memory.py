@@ -4,6 +4,10 @@ Entry ``i`` holds the screen the agent chose action ``i`` on, that action, the
 reward it earned and whether the episode ended after it.  A state is rebuilt
 from ``history_length`` consecutive screens, so one 84x84 screen per transition
 is all the memory needs (about 7 KB), instead of a four-screen stack per state.
+
+Several games played at once (``--num_envs``) each keep a stream of their own in
+one ring: entries are interleaved, so stream ``k``'s consecutive transitions lie
+``streams`` entries apart and every "one step" of a stream is ``streams`` entries.
 """
 
 import logging
@@ -60,32 +64,37 @@ def check_fits_in_memory(size: int, screen_shape: tuple[int, int], compress: boo
 
 
 def make_replay_memory(settings: ReplaySettings, screen_shape: tuple[int, int], batch_size: int,
-                       seed: int | np.random.SeedSequence | None) -> "ReplayMemory":
-    """The memory the settings ask for, once it is known to fit in this machine's memory; it says its size."""
-    size, compress = settings.replay_size, settings.replay_compress
-    check_fits_in_memory(size, screen_shape, compress)
-    memory = ReplayMemory(size, screen_shape, settings.history_length, batch_size, seed, compress)
+                       seed: int | np.random.SeedSequence | None, streams: int = 1) -> "ReplayMemory":
+    """The memory the settings ask for, with a stream for each of ``streams`` games played at once, once it is
+    known to fit in this machine's memory; it says its size."""
+    compress = settings.replay_compress
+    check_fits_in_memory(settings.replay_size, screen_shape, compress)
+    memory = ReplayMemory(settings.replay_size, screen_shape, settings.history_length, batch_size, seed, compress,
+                          streams)
+    size, in_streams = memory.size, f" in {streams} streams" if streams > 1 else ""
     if compress:
-        log.info("replay memory: %d transitions, screens compressed (planned for %.2f GB when full; "
-                 "most games need far less)", size, size * bytes_per_transition(screen_shape, True) / 1e9)
+        log.info("replay memory: %d transitions%s, screens compressed (planned for %.2f GB when full; "
+                 "most games need far less)", size, in_streams, size * bytes_per_transition(screen_shape, True) / 1e9)
     else:
-        log.info("replay memory: %d transitions of %d bytes each, %.2f GB when full", size,
+        log.info("replay memory: %d transitions%s of %d bytes each, %.2f GB when full", size, in_streams,
                  bytes_per_transition(screen_shape), memory.nbytes / 1e9)
     return memory
 
 
 class ReplayMemory:
-    """Uniform replay over a ring buffer of screens.
+    """Uniform replay over a ring buffer of screens, in ``streams`` interleaved streams.
 
-    Each entry records whether it begins an episode, so a state knows where its
-    episode began from its own entries, which are never older than it.  The sampler
-    (``_valid``) enforces:
+    Entry ``g`` belongs to stream ``g % streams``, and all streams are written together,
+    so the write pointer and the count stay multiples of ``streams`` and a stream's
+    neighbours in time are ``streams`` entries away.  Each entry records whether it
+    begins an episode, so a state knows where its episode began from its own stream's
+    entries, which are never older than it.  The sampler (``_valid``) enforces:
 
-    * a state never mixes episodes: screens from before the first screen of its
-      episode are zero, as in DeepMind's code;
+    * a state never mixes games or episodes: screens from before the first screen of
+      its episode are zero, as in DeepMind's code;
     * an entry is sampled only with a successor in its own episode (its poststate)
-      or when it is terminal, so the newest entry and an entry whose episode was cut
-      short (``truncate_episode``) are never sampled;
+      or when it is terminal, so each stream's newest entry and an entry whose episode
+      was cut short (``truncate_episode``) are never sampled;
     * once the ring has wrapped, an entry whose state would need screens older than
       the oldest one kept is never sampled: they were overwritten by the newest ones.
 
@@ -104,20 +113,29 @@ class ReplayMemory:
         batch_size: int = NetworkSettings.batch_size,
         seed: int | np.random.SeedSequence | None = None,
         compress: bool = False,
+        streams: int = 1,
     ) -> None:
-        if size <= history_length:
-            raise UsageError(f"--replay_size must be larger than --history_length ({history_length}), got {size}")
-        self.size = size
+        """``size`` is rounded down to a multiple of ``streams``, so every stream holds as many entries."""
+        per_stream = size // streams
+        if per_stream <= history_length:
+            if streams == 1:
+                raise UsageError(f"--replay_size must be larger than --history_length ({history_length}), got {size}")
+            raise UsageError(f"--replay_size {size} shared by --num_envs {streams} games leaves {per_stream} "
+                             f"transitions per game, which must be more than --history_length ({history_length}): "
+                             f"use --replay_size {(history_length + 1) * streams} or more")
+        self.size = per_stream * streams
+        self.streams = streams
         self.screen_shape = screen_shape
         self.history_length = history_length
         self.batch_size = batch_size
         self.compressed = compress
         self.rng = np.random.default_rng(seed)
         self.clear()
-        # How far back each screen of a state lies from its newest one: 0, 1, ..., history_length - 1.
-        self._history_back = np.arange(history_length)
+        # How many entries back each screen of a state lies from its newest one: 0, 1, ..., history_length - 1
+        # steps of its stream, each ``streams`` entries.
+        self._history_back = np.arange(history_length) * streams
         # Where the screens of a state and of its successor lie relative to the state's newest one.
-        self._window = np.arange(-(history_length - 1), 2)
+        self._window = np.arange(-(history_length - 1), 2) * streams
 
     def clear(self) -> None:
         """Forget every transition (the random generator goes on)."""
@@ -129,7 +147,7 @@ class ReplayMemory:
         self.episode_starts = np.zeros(size, dtype=bool)
         self.count = 0
         self.current = 0
-        self.episode_ended = True  # so the next entry added begins an episode
+        self.episode_ended = np.ones(self.streams, dtype=bool)  # so each stream's next entry begins an episode
 
     def state_dict(self) -> dict:
         """The random generator, which a snapshot keeps; the transitions are ``contents``, saved beside it."""
@@ -140,8 +158,11 @@ class ReplayMemory:
 
     def contents(self) -> dict:
         """The transitions: counters, and arrays that are the memory's own where they can be (all but compressed
-        screens, which are joined into one buffer), so a caller may read a saved memory straight into them."""
-        return {"counters": {"count": self.count, "current": self.current, "episode_ended": self.episode_ended},
+        screens, which are joined into one buffer), so a caller may read a saved memory straight into them.
+
+        ``episode_ended`` is a bool with one stream, as it always was, and a list of a bool per stream with more."""
+        episode_ended = bool(self.episode_ended[0]) if self.streams == 1 else self.episode_ended.tolist()
+        return {"counters": {"count": self.count, "current": self.current, "episode_ended": episode_ended},
                 "arrays": {"actions": self.actions, "rewards": self.rewards, "terminals": self.terminals,
                            "episode_starts": self.episode_starts},
                 "screens": self.screens.contents()}
@@ -158,9 +179,13 @@ class ReplayMemory:
                 own[...] = array
         self.screens.load_contents(contents["screens"])
         count, current, episode_ended = (contents["counters"][name] for name in ("count", "current", "episode_ended"))
-        if not (0 <= count <= self.size and 0 <= current < self.size and isinstance(episode_ended, bool)):
-            raise ValueError("the counters lie outside the memory")
-        self.count, self.current, self.episode_ended = count, current, episode_ended
+        streams = self.streams
+        ended = [episode_ended] if streams == 1 else episode_ended
+        if not (isinstance(ended, list) and len(ended) == streams and all(isinstance(e, bool) for e in ended)):
+            raise ValueError(f"episode_ended is not {'a bool' if streams == 1 else f'a list of {streams} bools'}")
+        if not (0 <= count <= self.size and 0 <= current < self.size and count % streams == current % streams == 0):
+            raise ValueError("the counters lie outside the memory or between its streams")
+        self.count, self.current, self.episode_ended = count, current, np.array(ended, dtype=bool)
 
     def distinct_states(self, count: int) -> np.ndarray | None:
         """The prestates of up to ``count`` different valid transitions, drawn with the memory's own generator;
@@ -170,25 +195,31 @@ class ReplayMemory:
             return None
         return self.transitions(self.rng.choice(valid, size=min(count, len(valid)), replace=False)).prestates
 
-    def add(self, screen: np.ndarray, action: int, reward: float, terminal: bool) -> None:
-        """Store one transition.
+    def add(self, screen: np.ndarray, action: int | np.ndarray, reward: float | np.ndarray,
+            terminal: bool | np.ndarray) -> None:
+        """Store one transition of every stream: with one stream a screen (height, width) and scalars, with more
+        the screens (streams, height, width) and arrays (streams,) of all games, stream ``k``'s at index ``k``
+        (every game steps together, so the streams stay in step).
 
         ``screen`` is the newest screen of the state the action was chosen on (not the one
         the action led to), so the state acted on is exactly the one replay rebuilds;
         ``terminal`` means the episode ended after the action.
         """
-        self.screens[self.current] = screen
-        self.actions[self.current] = action
-        self.rewards[self.current] = reward
-        self.terminals[self.current] = terminal
-        self.episode_starts[self.current] = self.episode_ended
-        self.episode_ended = terminal
-        self.current = (self.current + 1) % self.size
-        self.count = min(self.count + 1, self.size)
+        streams = self.streams
+        entries = slice(self.current, self.current + streams)  # never wraps: the ring is a multiple of streams
+        self.screens[entries] = screen[np.newaxis] if streams == 1 else screen
+        self.actions[entries] = action
+        self.rewards[entries] = reward
+        self.terminals[entries] = terminal
+        self.episode_starts[entries] = self.episode_ended
+        self.episode_ended[:] = terminal
+        self.current = (self.current + streams) % self.size
+        self.count = min(self.count + streams, self.size)
 
     def truncate_episode(self) -> None:
-        """The agent abandoned the episode (a phase ended): the next entry begins a new one."""
-        self.episode_ended = True
+        """The agent abandoned the episodes (a phase ended, for every game at once): each stream's next entry
+        begins a new one."""
+        self.episode_ended[:] = True
 
     @property
     def nbytes(self) -> int:
@@ -234,21 +265,25 @@ class ReplayMemory:
         return np.flatnonzero(self._valid(np.arange(self.count)))
 
     def _valid(self, indices: np.ndarray) -> np.ndarray:
-        oldest = self.current if self.count == self.size else 0
+        streams = self.streams
+        oldest = self.current if self.count == self.size else 0  # stream 0's: age % streams is the stream
         age = (indices - oldest) % self.size  # how many kept entries are older
-        successor_starts_episode = self.episode_starts[(indices + 1) % self.size]
-        valid = (age < self.count - 1) & (self.terminals[indices] | ~successor_starts_episode)
-        short = age < self.history_length - 1
+        successor_starts_episode = self.episode_starts[(indices + streams) % self.size]
+        # The newest entries of the streams are the last ``streams`` kept: the rest have a successor.
+        valid = (age < self.count - streams) & (self.terminals[indices] | ~successor_starts_episode)
+        own_older = age // streams  # how many kept entries of its own stream are older
+        short = own_older < self.history_length - 1
         if short.any():
-            # Screens older than the oldest kept entry are gone: such a state is complete
-            # only if its episode began within the kept entries.
-            short_age = age[short]
+            # Screens older than its stream's oldest kept entry are gone: such a state is
+            # complete only if its episode began within the kept entries.
+            short_older = own_older[short]
             boundaries = self._episode_boundaries(indices[short])
-            valid[short] &= boundaries[np.arange(short_age.size), short_age]
+            valid[short] &= boundaries[np.arange(short_older.size), short_older]
         return valid
 
     def _episode_boundaries(self, newest: np.ndarray) -> np.ndarray:
-        """(batch, history - 1): does the screen 1, 2, ... steps before ``newest`` belong to an earlier episode?"""
+        """(batch, history - 1): does the screen 1, 2, ... steps of its stream before ``newest`` belong to an
+        earlier episode?"""
         starts = self.episode_starts[(newest[:, None] - self._history_back[None, :-1]) % self.size]
         return np.logical_or.accumulate(starts, axis=1)
 

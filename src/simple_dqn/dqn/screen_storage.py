@@ -1,6 +1,7 @@
 """Where replay memory keeps its screens: a plain array, or each screen compressed on its own.
 
-Both hand back screens gathered into one new uint8 array, so the replay logic
+Both are written a run of consecutive entries at a time (one per game played at
+once) and hand back screens gathered into one new uint8 array, so the replay logic
 above them is the same, and both return identical minibatches for the same seed.
 """
 
@@ -33,14 +34,23 @@ def zeroed_array(shape: tuple[int, ...]) -> np.ndarray:
     return np.frombuffer(buffer, dtype=np.uint8).reshape(shape)
 
 
+def check_screens(entries: range, screens: np.ndarray, screen_shape: tuple[int, ...]) -> None:
+    """Refuse screens that do not fill ``entries`` exactly, rather than let numpy broadcast one over several."""
+    if screens.shape != (len(entries), *screen_shape):
+        raise ValueError(f"screens of shape {screens.shape} for {len(entries)} entries of a memory of "
+                         f"{screen_shape} screens")
+
+
 class ScreenArray:
     """Every screen in one preallocated array: the fastest to gather from."""
 
     def __init__(self, size: int, screen_shape: tuple[int, int]) -> None:
         self.screens = zeroed_array((size, *screen_shape))
 
-    def __setitem__(self, index: int, screen: np.ndarray) -> None:
-        self.screens[index] = screen
+    def __setitem__(self, entries: slice, screens: np.ndarray) -> None:
+        """``screens`` (count, height, width) into the ``count`` consecutive entries of ``entries``."""
+        check_screens(range(len(self.screens))[entries], screens, self.screens.shape[1:])
+        self.screens[entries] = screens
 
     def contents(self) -> dict[str, np.ndarray]:
         """The array itself, not a copy."""
@@ -83,13 +93,16 @@ class CompressedScreens:
         self.screens.fill(self.blank)  # one shared object until written (np.full would strip its zero bytes)
         self.compressed_bytes = sys.getsizeof(self.blank)
 
-    def __setitem__(self, index: int, screen: np.ndarray) -> None:
-        if screen.shape != self.screen_shape:
-            raise ValueError(f"screen of shape {screen.shape} in a memory of {self.screen_shape} screens")
-        compressed = lz4.block.compress(np.ascontiguousarray(screen, dtype=np.uint8), store_size=False)
-        replaced = self.screens[index]
-        self.compressed_bytes += sys.getsizeof(compressed) - (0 if replaced is self.blank else sys.getsizeof(replaced))
-        self.screens[index] = compressed
+    def __setitem__(self, entries: slice, screens: np.ndarray) -> None:
+        """``screens`` (count, height, width) into the ``count`` consecutive entries of ``entries``, each on its own."""
+        indices = range(len(self.screens))[entries]
+        check_screens(indices, screens, self.screen_shape)
+        for index, screen in zip(indices, screens, strict=True):
+            compressed = lz4.block.compress(np.ascontiguousarray(screen, dtype=np.uint8), store_size=False)
+            replaced = self.screens[index]
+            self.compressed_bytes += sys.getsizeof(compressed) - (0 if replaced is self.blank
+                                                                  else sys.getsizeof(replaced))
+            self.screens[index] = compressed
 
     def contents(self) -> dict[str, np.ndarray]:
         """Each screen's compressed bytes one after another (none for a screen never written), and their lengths."""

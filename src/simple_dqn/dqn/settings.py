@@ -48,6 +48,11 @@ class EnvironmentSettings(SettingsGroup, title="environment", from_snapshot="alw
                                 shapes_network=True)
     terminal_on_life_loss: bool = option(
         True, "End the episode for learning when a life is lost (training only; the game goes on).", parse=boolean)
+    num_envs: int = option(
+        1, "Games played at once in training and test phases, stepped by ale-py's vector environment in threads of "
+        "its own while the network updates; each keeps its own replay stream, and step counts stay agent steps "
+        "over all games. Above 1: ale only, no-op starts of 0 to --random_starts frames.", parse=positive_int,
+        metavar="N", from_snapshot="resume")
     max_test_frames: int = option(18_000, "Most emulator frames in one test game (18,000 = 5 minutes, as Nature); 0 "
                                   "for no limit.", parse=count)
 

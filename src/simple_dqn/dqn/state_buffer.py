@@ -27,3 +27,28 @@ class StateBuffer:
     def state(self) -> np.ndarray:
         """uint8 (history_length, height, width), oldest first; a view, copy it to keep it."""
         return self.screens
+
+
+class StateBuffers:
+    """The last ``history_length`` screens of each of several games played at once, as ``StateBuffer`` keeps one's."""
+
+    def __init__(self, games: int, history_length: int, screen_shape: tuple[int, int]) -> None:
+        self.screens = np.zeros((games, history_length, *screen_shape), dtype=np.uint8)
+
+    def start_episodes(self, which: np.ndarray, screens: np.ndarray) -> None:
+        """The games ``which`` (a mask) begin an episode with their screen in ``screens``."""
+        self.screens[which] = 0
+        self.screens[which, -1] = screens[which]
+
+    def add(self, which: np.ndarray, screens: np.ndarray) -> None:
+        """The games ``which`` go on to their screen in ``screens``."""
+        kept = self.screens[which, 1:]
+        self.screens[which, :-1] = kept
+        self.screens[which, -1] = screens[which]
+
+    def newest(self) -> np.ndarray:
+        return self.screens[:, -1]
+
+    def states(self) -> np.ndarray:
+        """uint8 (games, history_length, height, width), oldest screen first; a view, copy it to keep it."""
+        return self.screens

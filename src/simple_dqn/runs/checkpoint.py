@@ -37,11 +37,12 @@ from typing import Any, BinaryIO
 import numpy as np
 import torch
 
-from simple_dqn.dqn.agent import Agent
+from simple_dqn.dqn.agent import Learner
 from simple_dqn.dqn.deepqnetwork import DeepQNetwork
 from simple_dqn.dqn.environment import Environment
 from simple_dqn.dqn.replay_memory import ReplayMemory
 from simple_dqn.dqn.settings import shape_options
+from simple_dqn.dqn.vector_environment import VectorEnvironment
 from simple_dqn.errors import UsageError
 from simple_dqn.files import replace_durably, write_atomically
 from simple_dqn.runs.agent_folder import TrainedAgent, read_agent_folder
@@ -63,9 +64,9 @@ OPTIONS_OF_EARLIER_VERSIONS: dict[str, Any] = {"noop_unit": "steps"}
 class Parts:
     """What a snapshot holds the state of."""
 
-    environment: Environment
+    environment: Environment | VectorEnvironment
     network: DeepQNetwork
-    agent: Agent
+    agent: Learner
     memory: ReplayMemory | None
     statistics: Statistics
 
@@ -135,7 +136,8 @@ class Snapshot:
             raise UsageError("the snapshot is damaged: the phase it stopped in is not one of random, train, test")
         episode = stopped.get("episode")
         if episode is not None and not (isinstance(episode, dict) and isinstance(episode.get("screens"), torch.Tensor)
-                                        and episode["screens"].dtype == torch.uint8 and episode["screens"].dim() == 3
+                                        and episode["screens"].dtype == torch.uint8
+                                        and episode["screens"].dim() in (3, 4)
                                         and isinstance(episode.get("environment"), dict)):
             raise UsageError("the snapshot is damaged: the game it stopped in cannot be read")
         return StoppedPhase(stopped["phase"], stopped["steps_done"], stopped["statistics"],
@@ -371,9 +373,13 @@ def _upgraded_from_version_1(old: dict) -> dict:
 
 
 
-def check_compatible(snapshot: Snapshot, game: str, action_names: list[str], options: dict) -> None:
-    """A snapshot only drives the game, the action set and the network shape it was trained with."""
+def check_compatible(snapshot: Snapshot, game: str, action_names: list[str], options: dict, resume: bool) -> None:
+    """A snapshot only drives the game, the action set and the network shape it was trained with; a run resumes
+    only with the games at once it was playing, whose replay streams and games in progress it keeps."""
     path = snapshot.path
+    games = snapshot.options.get("num_envs", 1)
+    if resume and options["num_envs"] != games:
+        raise UsageError(f"snapshot {path} was saved by a run of --num_envs {games}: resume it with that")
     if snapshot.game != game:
         raise UsageError(f"snapshot {path} was trained on {snapshot.game}, not {game}")
     if snapshot.actions != action_names:

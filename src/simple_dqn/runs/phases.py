@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 
+from simple_dqn.dqn.agent import Agent
 from simple_dqn.dqn.replay_memory import ReplayMemory
 from simple_dqn.dqn.settings import ReplaySettings
 from simple_dqn.runs.checkpoint import Episode, Parts, Snapshot, StoppedPhase, restore, save_checkpoint
@@ -97,7 +98,9 @@ class PhaseRunner:
             print(test_result_line(row))
 
     def play(self) -> None:
-        self._phase(0, "play", None, lambda _: self.parts.agent.play(self.loop.play_games))
+        agent = self.parts.agent
+        assert isinstance(agent, Agent)  # whole games are played one at a time (main refuses --num_envs above 1)
+        self._phase(0, "play", None, lambda _: agent.play(self.loop.play_games))
 
     def _phase(self, epoch: int, phase: str, steps: int | None, play: Callable[[int], None],
                stopped: StoppedPhase | None = None) -> dict | None:

@@ -5,6 +5,9 @@ It is written straight from the memory's arrays and read straight back into them
 a time, so saving or loading a 7 GB memory never needs a second 7 GB.  Compressed screens are
 saved as they are, each one's bytes one after another with their lengths; saving and loading
 them holds one more copy of those bytes for a moment (under 1.6 GB for the games measured).
+
+A memory of several streams (``--num_envs``) also says how many in its header, and its
+``episode_ended`` is a list of a bool per stream; a one-stream file is as it always was.
 """
 
 import io
@@ -27,8 +30,9 @@ CHUNK_BYTES = 16 << 20
 def save_replay(path: Path, memory: ReplayMemory, save_id: str, epoch: int) -> None:
     """Written with the snapshot of ``epoch``; ``save_id``, in both files, ties the two together."""
     contents = memory.contents()
+    streams = {"streams": memory.streams} if memory.streams > 1 else {}
     header = {"format": FORMAT, "version": VERSION, "save_id": save_id, "epoch": epoch, "size": memory.size,
-              **contents["counters"], "compressed": memory.compressed}
+              **streams, **contents["counters"], "compressed": memory.compressed}
     arrays = {"header": np.array(json.dumps(header)), **contents["arrays"], **contents["screens"]}
     write_atomically(path, lambda file: _write_npz(file, arrays))
 
@@ -61,12 +65,12 @@ def load_replay(path: Path, memory: ReplayMemory, save_id: str, epoch: int) -> N
             if header["save_id"] != save_id:
                 raise UsageError(f"{path} holds the replay memory of another snapshot (epoch {header['epoch']}) "
                                  f"than this one (epoch {epoch}): replay memory is kept for the newest snapshot only")
-            compressed = memory.compressed
-            if header["size"] != memory.size or header["compressed"] != compressed:
+            compressed, streams = memory.compressed, header.get("streams", 1)
+            if header["size"] != memory.size or header["compressed"] != compressed or streams != memory.streams:
                 raise UsageError(f"{path} holds a memory of {header['size']} transitions"
-                                 f"{' compressed' if header['compressed'] else ''}, not {memory.size}"
-                                 f"{' compressed' if compressed else ''}: resume with the run's own --replay_size "
-                                 "and --replay_compress")
+                                 f"{' compressed' if header['compressed'] else ''}{_in_streams(streams)}, not "
+                                 f"{memory.size}{' compressed' if compressed else ''}{_in_streams(memory.streams)}: "
+                                 "resume with the run's own --replay_size, --replay_compress and --num_envs")
             own = memory.contents()
             memory.load_contents({
                 "arrays": {name: _read_array(archive, name, into=array) for name, array in own["arrays"].items()},
@@ -78,6 +82,11 @@ def load_replay(path: Path, memory: ReplayMemory, save_id: str, epoch: int) -> N
         if isinstance(error, FileNotFoundError):
             raise UsageError(f"replay memory file {path} does not exist") from None
         raise UsageError(f"replay memory file {path} is corrupt or truncated") from None
+
+
+def _in_streams(streams: object) -> str:
+    """How a message names a memory's streams: not at all when it has one, as before streams were."""
+    return "" if streams == 1 else f" in {streams} streams"
 
 
 def _read_array(archive: zipfile.ZipFile, name: str, into: np.ndarray | None = None) -> np.ndarray:

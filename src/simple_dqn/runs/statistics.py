@@ -26,7 +26,10 @@ class Statistics:
     each finished game, each update's loss and each row as they come.
     """
 
-    def __init__(self, csv_path: Path | None = None, progress: bool = True, curves: LiveCurves | None = None) -> None:
+    def __init__(self, csv_path: Path | None = None, progress: bool = True, curves: LiveCurves | None = None,
+                 games: int = 1) -> None:
+        """``games``: how many games are played at once, each with its own score so far."""
+        self.games = games
         self.csv_path = Path(csv_path) if csv_path else None
         self.curves = curves
         self.previous_total_time = 0.0
@@ -62,19 +65,20 @@ class Statistics:
         self.steps = 0
         self.game_rewards: list[float] = []
         self.game_frames: list[int] = []  # emulator frames each finished game lasted
-        self.game_reward = 0.0
+        self.game_reward = [0.0] * self.games  # each game's score so far
         self.updates = 0
         self.loss_sum = torch.zeros(())
         self.phase_start = time.perf_counter()
 
-    def on_step(self, reward: float, game_over: bool, game_frames: int = 0) -> None:
-        """``game_frames``: when the game is over, how many emulator frames it lasted."""
+    def on_step(self, reward: float, game_over: bool, game_frames: int = 0, game: int = 0) -> None:
+        """``game_frames``: when the game is over, how many emulator frames it lasted; ``game``: which of the
+        games played at once took the step."""
         self.steps += 1
-        self.game_reward += reward
+        self.game_reward[game] += reward
         if game_over:
-            self.game_rewards.append(self.game_reward)
+            self.game_rewards.append(self.game_reward[game])
             self.game_frames.append(game_frames)
-            self.game_reward = 0.0
+            self.game_reward[game] = 0.0
             if self.curves is not None:
                 self.curves.game_over(self.steps, self.game_rewards[-1], game_frames)
             self._bar.set_postfix(games=len(self.game_rewards), last_score=self.game_rewards[-1], refresh=False)
@@ -97,14 +101,19 @@ class Statistics:
 
     def phase_so_far(self) -> dict:
         """What a phase stopped halfway has counted, for the run that resumes it."""
+        game_reward = self.game_reward[0] if self.games == 1 else list(self.game_reward)  # one game: as before
         return {"steps": self.steps, "game_rewards": list(self.game_rewards), "game_frames": list(self.game_frames),
-                "game_reward": self.game_reward, "updates": self.updates, "loss_sum": float(self.loss_sum),
+                "game_reward": game_reward, "updates": self.updates, "loss_sum": float(self.loss_sum),
                 "seconds": time.perf_counter() - self.phase_start}
 
     def _go_on_from(self, so_far: dict) -> None:
         """The counts of a phase begun by an earlier run, and the game it was in (earlier versions left it)."""
         self.steps, self.updates = so_far["steps"], so_far["updates"]
-        self.game_reward = so_far.get("game_reward", 0.0)
+        game_reward = so_far.get("game_reward", 0.0)  # one score, or a list of one per game played at once
+        self.game_reward = list(game_reward) if isinstance(game_reward, list) else [game_reward] * self.games
+        if len(self.game_reward) != self.games:
+            raise UsageError(f"the snapshot stopped in {counted(len(self.game_reward), 'game')} at once, not "
+                             f"{self.games}: resume with the run's own --num_envs")
         self.game_rewards, self.game_frames = list(so_far["game_rewards"]), list(so_far["game_frames"])
         self.loss_sum = torch.tensor(so_far["loss_sum"])
         self.phase_start -= so_far["seconds"]

@@ -89,7 +89,7 @@ class GameWatcher:
     def _status(self, now: float) -> Status:
         self.messages = {text: until for text, until in self.messages.items() if until > now}
         return Status(
-            game=self.environment.name, score=self.statistics.game_reward, lives=self.environment.lives(),
+            game=self.environment.name, score=self.statistics.game_reward[0], lives=self.environment.lives(),
             game_number=max(1, min(self.games_started, self.games)), games=self.games,
             speed=speed_label(SPEEDS[self.speed_index]), manual=self.manual,
             action_names=self.environment.action_names(), q_values=self.q_values, chosen_action=self.chosen_action,
