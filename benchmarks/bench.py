@@ -12,6 +12,7 @@ import csv
 import json
 import math
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from bench_util import fail
-from report import PACKAGES, Settings, write_report
+from report import GAMES_AT_ONCE, PACKAGES, SB3_ENVS, SPLIT_PARTS, Settings, Splits, games_run, write_report
 
 T = TypeVar("T")
 HERE = Path(__file__).resolve().parent
@@ -30,6 +31,9 @@ ROOT = HERE.parent
 CACHE = HERE / ".cache"
 FRAMES_PER_GAME = 5000
 MINIBATCH_CALLS = 2000
+SECONDS = r"(-?\d+(?:\.\d+)?)"
+SPLIT_LINE = re.compile(rf"time split: emulator {SECONDS} s, acting {SECONDS} s, update {SECONDS} s, "
+                        rf"other {SECONDS} s of {SECONDS} s$")
 VERSIONS_CODE = """
 import importlib.metadata as metadata, json, platform, sys
 def version(name):
@@ -60,6 +64,7 @@ class Bench:
         self.workdir = workdir
         self.commands: dict[str, str] = {}
         self.failures: list[str] = []
+        self.splits: Splits = {}
 
     def shown(self, command: list[str]) -> str:
         """A command as a person would type it from the repository root."""
@@ -68,8 +73,8 @@ class Bench:
                  for word in command]
         return " ".join(word if word.startswith("<") else shlex.quote(word) for word in words)
 
-    def run(self, what: str, command: list[str], shown: list[str] | None = None) -> str:
-        """Run ``command`` from the repository root; its stdout, or MeasurementFailed with its stderr's end."""
+    def run(self, what: str, command: list[str], shown: list[str] | None = None) -> subprocess.CompletedProcess[str]:
+        """Run ``command`` from the repository root; its outputs, or MeasurementFailed with its stderr's end."""
         self.commands.setdefault(what, self.shown(shown or command))
         started = time.perf_counter()
         print(f"  {what} ...", end="", file=sys.stderr, flush=True)
@@ -78,11 +83,11 @@ class Bench:
         if done.returncode != 0:
             tail = "\n    ".join((done.stderr or done.stdout).strip().splitlines()[-6:]) or "(no output)"
             raise MeasurementFailed(f"{what} failed (exit {done.returncode}):\n    {tail}")
-        return done.stdout
+        return done
 
     def run_json(self, what: str, command: list[str], shown: list[str] | None = None) -> dict:
         """Run a measuring script; the JSON line it prints last."""
-        lines = self.run(what, command, shown).strip().splitlines()
+        lines = self.run(what, command, shown).stdout.strip().splitlines()
         try:
             return json.loads(lines[-1])
         except (IndexError, json.JSONDecodeError):
@@ -97,9 +102,9 @@ class Bench:
             self.failures.append(str(failure))
             return None
 
-    def toolkit_phases(self, what: str, rep: int, extra: list[str], random_steps: int, train_steps: int,
-                       test_steps: int) -> dict[str, float]:
-        """Steps per second of each phase of one ``python -m simple_dqn`` run, from its CSV."""
+    def toolkit_run(self, what: str, rep: int, extra: list[str], random_steps: int, train_steps: int,
+                    test_steps: int) -> tuple[dict[str, float], str]:
+        """Steps per second of each phase of one ``python -m simple_dqn`` run, from its CSV, and its log."""
         csv_path = self.workdir / f"{what.replace(' ', '_')}_{rep}.csv"
         options = [
             "breakout", "--random_steps", str(random_steps), "--train_steps", str(train_steps),
@@ -107,15 +112,27 @@ class Bench:
             "--exploration_rate_start", "0.1", "--exploration_rate_end", "0.1", "--progress", "false", *extra,
         ]
         command = [str(self.python), "-m", "simple_dqn", *options]
-        self.run(what, [*command, "--random_seed", str(rep), "--csv_file", str(csv_path)],
-                 ["PYTHONPATH=src", *command, "--random_seed", "<rep>", "--csv_file", "<csv>"])
+        done = self.run(what, [*command, "--random_seed", str(rep), "--csv_file", str(csv_path)],
+                        ["PYTHONPATH=src", *command, "--random_seed", "<rep>", "--csv_file", "<csv>"])
         with open(csv_path, newline="") as file:
-            return {row["phase"]: float(row["steps_per_second"]) for row in csv.DictReader(file)}
+            return {row["phase"]: float(row["steps_per_second"]) for row in csv.DictReader(file)}, done.stderr
 
-    def sb3_training(self, rep: int) -> dict:
+    def toolkit_phases(self, what: str, rep: int, extra: list[str], *steps: int) -> dict[str, float]:
+        """Steps per second of each phase of one ``python -m simple_dqn`` run."""
+        return self.toolkit_run(what, rep, extra, *steps)[0]
+
+    def games_at_once(self, games: int, rep: int, steps: list[int]) -> dict[str, float]:
+        """The phases of the run with ``--num_envs games`` (the plain "ours" run for 1), its train split kept."""
+        what = games_run(games)
+        phases, log = self.toolkit_run(what, rep, [] if games == 1 else ["--num_envs", str(games)], *steps)
+        self.splits.setdefault(games, []).append(train_split(what, log))
+        return phases
+
+    def sb3_training(self, rep: int, envs: int) -> dict:
         steps = [str(self.settings.steps(5000)), str(self.settings.steps(3000))]
         command = [str(self.peer_python), str(HERE / "sb3_dqn.py"), *steps]
-        return self.run_json("SB3 DQN", [*command, str(rep)], [*command, "<rep>"])
+        what, tail = ("SB3 DQN", []) if envs == 1 else (f"SB3 DQN, {envs} envs", [str(envs)])
+        return self.run_json(what, [*command, str(rep), *tail], [*command, "<rep>", *tail])
 
     def bare_loop(self, rep: int, noop_starts: bool) -> dict:
         what = "bare ale-py loop" + (", no-op starts" if noop_starts else ", no no-op starts")
@@ -135,9 +152,10 @@ class Bench:
         for rep in range(self.settings.repeats):
             print(f"repetition {rep + 1} of {self.settings.repeats}", file=sys.stderr)
             self.check_idle()
-            ours = self.attempt(self.toolkit_phases, "ours", rep, [], *phases)
-            for phase in ("random", "train", "test"):
-                keep(f"ours {phase}", ours, phase)
+            for games in GAMES_AT_ONCE:  # 1 is the plain "ours" run: all its phases are kept
+                ours = self.attempt(self.games_at_once, games, rep, phases)
+                for phase in ("random", "train", "test") if games == 1 else ("train",):
+                    keep(f"{games_run(games)} {phase}", ours, phase)
             compressed = self.attempt(self.toolkit_phases, "ours compressed", rep,
                                       ["--replay_compress", "true"], *phases)
             keep("ours compressed train", compressed, "train")
@@ -145,9 +163,11 @@ class Bench:
                 fast = self.attempt(self.toolkit_phases, f"ours fast {precision}", rep,
                                     ["--preset", "fast", "--update_precision", precision], *phases)
                 keep(f"ours fast {precision} train", fast, "train")
-            sb3 = self.attempt(self.sb3_training, rep)
+            sb3 = self.attempt(self.sb3_training, rep, 1)
             keep("sb3 random", sb3, "random_steps_per_second")
             keep("sb3 train", sb3, "train_steps_per_second")
+            keep(f"sb3 {SB3_ENVS} envs train", self.attempt(self.sb3_training, rep, SB3_ENVS),
+                 "train_steps_per_second")
             random_only = self.attempt(self.toolkit_phases, "ours random phase", rep, [],
                                        self.settings.steps(10_000), 0, 0)
             keep("ours random only", random_only, "random")
@@ -197,6 +217,17 @@ class Bench:
         except json.JSONDecodeError:
             self.failures.append(f"could not read the package versions with {python} (exit {done.returncode})")
             return {}
+
+
+def train_split(what: str, log: str) -> dict[str, float]:
+    """Seconds of each part of the train phase and its total: the last "time split:" line the run logged before
+    its train phase's summary (the random phase logs one too)."""
+    lines = log.splitlines()
+    summary = next((i for i, line in enumerate(lines) if "epoch 1 train:" in line), 0)
+    found = [match for line in lines[:summary] if (match := SPLIT_LINE.search(line))]
+    if not found:
+        raise MeasurementFailed(f"{what} logged no time split before its train phase's summary")
+    return dict(zip((*SPLIT_PARTS, "total"), map(float, found[-1].groups()), strict=True))
 
 
 def setting(name: str, default: str, kind: type[int] | type[float], minimum: float) -> float:
@@ -257,7 +288,7 @@ def main() -> int:
         throughput = bench.throughput()
         memory = bench.memory()
     settings.minutes = (time.perf_counter() - started) / 60
-    write_report(settings, throughput, memory, bench.commands, bench.failures)
+    write_report(settings, throughput, bench.splits, memory, bench.commands, bench.failures)
     if bench.failures:
         print(f"\n{len(bench.failures)} measurement(s) failed:\n" + "\n".join(bench.failures), file=sys.stderr)
         return 1

@@ -12,6 +12,11 @@ from pathlib import Path
 TRIED_HEADING = "## What we tried"
 TRIED_PLACEHOLDER = "(filled in by hand)"
 PACKAGES = ("torch", "ale-py", "numpy", "stable-baselines3", "gymnasium", "lz4", "opencv-python-headless", "psutil")
+GAMES_AT_ONCE = (1, 2, 4, 8)  # --num_envs of the toolkit's train runs
+PROJECTED_GAMES = (4, 8)  # N = 1 steps its one game on the main thread: nothing to hide under the update
+SB3_ENVS = 4
+SPLIT_PARTS = ("emulator", "acting", "update", "other")
+Splits = dict[int, list[dict[str, float]]]  # games at once -> each repetition's train split, in seconds
 
 
 @dataclass
@@ -68,6 +73,18 @@ def ratio_row(figure: str, ours: float | None, peer: float | None, show: Callabl
     return Row(figure, show(ours), show(peer), f"{ratio:.2f}", target, met)
 
 
+def games_run(games: int) -> str:
+    """The toolkit's run with ``games`` games at once: the plain "ours" run for one, so it is not run twice."""
+    return "ours" if games == 1 else f"ours {games} games"
+
+
+def median_split(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Seconds of each part and of the phase, and each part's share of the phase, medians over the repetitions."""
+    split = {key: statistics.median(run[key] for run in runs) for key in (*SPLIT_PARTS, "total")}
+    return split | {f"{part} share": statistics.median(run[part] / run["total"] for run in runs)
+                    for part in SPLIT_PARTS}
+
+
 def count_label(count: int) -> str:
     return f"{count // 1_000_000}M" if count % 1_000_000 == 0 else f"{count:,}"
 
@@ -78,6 +95,10 @@ def build_rows(settings: Settings, throughput: dict[str, list[float]], memory: d
 
     def get(run: str, key: str) -> float | None:
         return memory.get(run, {}).get(key)
+
+    def against_one(games: int, target: str = "—", at_least: float | None = None) -> Row:
+        return ratio_row(f"N = {games} vs N = 1, train steps/s", median(f"{games_run(games)} train"),
+                         median("ours train"), steps_per_second, target, at_least=at_least)
 
     def gigabytes(value: float | None) -> str:
         return "missing" if value is None else f"{value / 1e9:.2f}"
@@ -112,6 +133,11 @@ def build_rows(settings: Settings, throughput: dict[str, list[float]], memory: d
                   steps_per_second),
         ratio_row("Train phase vs SB3 DQN, steps/s", median("ours train"), median("sb3 train"), steps_per_second,
                   "≥ 1.5", at_least=1.5),
+        against_one(2),
+        against_one(4, "≥ 1.25", at_least=1.25),
+        against_one(8),
+        ratio_row(f"N = 4 vs SB3 DQN with n_envs = {SB3_ENVS}, train steps/s", median(f"{games_run(4)} train"),
+                  median(f"sb3 {SB3_ENVS} envs train"), steps_per_second),
         ratio_row("Train phase, compressed vs plain replay, steps/s", median("ours compressed train"),
                   median("ours train"), steps_per_second, "≥ 0.9", at_least=0.9),
         ratio_row("Train phase, fast preset, bfloat16 vs float32 update, steps/s",
@@ -157,6 +183,8 @@ LABELS = {
     "ours fast bfloat16 train": "ours, train phase of the fast preset (Adam, 64 every 2 steps), bfloat16 update",
     "sb3 random": "SB3, steps before learning_starts",
     "sb3 train": "SB3, steps after learning_starts",
+    f"sb3 {SB3_ENVS} envs train": f"SB3 with {SB3_ENVS} environments, steps after learning_starts",
+    **{f"{games_run(games)} train": f"ours, train phase, {games} games at once" for games in GAMES_AT_ONCE[1:]},
     "ours random only": "ours, random phase run alone",
     "bare noop": "bare ale-py loop with no-op starts",
     "bare": "bare ale-py loop without no-op starts",
@@ -173,9 +201,9 @@ def cells(row: Row) -> tuple[str, ...]:
     return row.figure, row.ours, row.peer, row.ratio, row.target, met
 
 
-def text_table(rows: list[Row]) -> str:
-    table = [HEADER, *map(cells, rows)]
-    widths = [max(len(line[i]) for line in table) for i in range(len(HEADER))]
+def text_table(header: tuple[str, ...], lines: list[tuple[str, ...]]) -> str:
+    table = [header, *lines]
+    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
 
     def aligned(line: tuple[str, ...]) -> str:
         first, *rest = zip(line, widths, strict=True)
@@ -183,11 +211,39 @@ def text_table(rows: list[Row]) -> str:
     return "\n".join(map(aligned, table))
 
 
-def markdown_table(rows: list[Row]) -> str:
-    lines = ["| " + " | ".join(HEADER) + " |", "|---|" + "---:|" * (len(HEADER) - 1)]
-    lines += ["| " + " | ".join(cell.replace("  ", "↳ ", 1) if cell.startswith("  ") else cell for cell in cells(row))
-              + " |" for row in rows]
-    return "\n".join(lines)
+def markdown_table(header: tuple[str, ...], lines: list[tuple[str, ...]]) -> str:
+    table = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
+    table += ["| " + " | ".join(cell.replace("  ", "↳ ", 1) if cell.startswith("  ") else cell for cell in line)
+              + " |" for line in lines]
+    return "\n".join(table)
+
+
+SPLIT_HEADER = ("N", *SPLIT_PARTS, "train phase")
+
+
+def split_lines(splits: Splits) -> list[tuple[str, ...]]:
+    """The train phase's time split for each N: median seconds, and in brackets the median share of the phase."""
+    lines = []
+    for games in GAMES_AT_ONCE:
+        if games in splits:
+            split = median_split(splits[games])
+            lines.append((str(games), *(f"{split[part]:.2f} s ({split[f'{part} share']:.0%})" for part in SPLIT_PARTS),
+                          f"{split['total']:.2f} s"))
+    return lines
+
+
+def projection(settings: Settings, throughput: dict[str, list[float]], splits: Splits) -> list[str]:
+    """Projected train steps per second on 16 cores, from the median split, beside the measured figure."""
+    lines = []
+    for games in PROJECTED_GAMES:
+        if games in splits:
+            split = median_split(splits[games])
+            busy = split["acting"] + split["update"] + split["other"]
+            measured = throughput.get(f"{games_run(games)} train")
+            lines.append(f"N = {games}: {steps_per_second(settings.steps(3000) / busy)} train steps/s projected "
+                         f"on 16 cores; measured here "
+                         f"{steps_per_second(statistics.median(measured) if measured else None)}")
+    return lines
 
 
 def machine() -> list[str]:
@@ -210,10 +266,15 @@ def versions_table(versions: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
-def details(settings: Settings, throughput: dict[str, list[float]], memory: dict[str, dict]) -> list[str]:
-    """The figures behind the table: each repetition, and the memory runs' own numbers."""
+def details(settings: Settings, throughput: dict[str, list[float]], splits: Splits,
+            memory: dict[str, dict]) -> list[str]:
+    """The figures behind the tables: each repetition, and the memory runs' own numbers."""
     lines = [f"- {LABELS[name]}: " + ", ".join(steps_per_second(value) for value in values) + " steps/s"
              for name, values in throughput.items()]
+    lines += [f"- time split of the train phase, N = {games}: "
+              + "; ".join(f"{key} " + ", ".join(f"{run[key]:.2f}" for run in splits[games]) + " s"
+                          for key in (*SPLIT_PARTS, "total"))
+              for games in GAMES_AT_ONCE if games in splits]
     for run in ("ours", "ours compressed"):
         if run in memory:
             result = memory[run]
@@ -251,8 +312,28 @@ def kept_tried_section(path: Path) -> str:
     return f"{TRIED_HEADING}\n\n{TRIED_PLACEHOLDER}\n"
 
 
-def markdown(settings: Settings, rows: list[Row], throughput: dict[str, list[float]], memory: dict[str, dict],
-             commands: dict[str, str], failures: list[str]) -> str:
+def games_at_once_sections(settings: Settings, throughput: dict[str, list[float]], splits: Splits) -> list[str]:
+    """The train phase's time split for each N, and the projection made from it, set apart from the measurements."""
+    return [
+        "## Time split of the train phase",
+        f"Seconds of the {settings.steps(3000):,} train steps of each N's run and, in brackets, their share of the "
+        "phase, each a median over the repetitions, from the `time split:` line the run logs before the phase's "
+        "summary: emulator is the time the main thread waited for or ran the emulator (starting new games too), "
+        "acting choosing the actions (the forward pass included), update the network's updates, other the rest "
+        "(replay writes, statistics).",
+        markdown_table(SPLIT_HEADER, split_lines(splits)),
+        "## Projection for a 16-core machine",
+        "**A projection from the split above, not a measurement.** Model: with a core to spare for each of the N "
+        "emulator threads, they run entirely under the update (one per vector step at N = 4, two at N = 8), so an "
+        "agent step costs the acting, update and other time of the split and no emulator time; the update is "
+        "taken at the speed measured here, though more cores for torch, and no emulator threads competing with "
+        f"it, might make it faster. Projected train steps/s = {settings.steps(3000):,} / (acting + update + other).",
+        "\n".join(f"- {line}" for line in projection(settings, throughput, splits)),
+    ]
+
+
+def markdown(settings: Settings, rows: list[Row], throughput: dict[str, list[float]], splits: Splits,
+             memory: dict[str, dict], commands: dict[str, str], failures: list[str]) -> str:
     size = count_label(settings.memory_size)
     random_steps, train_steps, test_steps, bare_steps = (
         f"{settings.steps(count):,}" for count in (5000, 3000, 3000, 10_000))
@@ -273,7 +354,7 @@ def markdown(settings: Settings, rows: list[Row], throughput: dict[str, list[flo
         "\n".join(f"- {line}" for line in machine()),
         versions_table(settings.versions),
         "## Results",
-        markdown_table(rows),
+        markdown_table(HEADER, [cells(row) for row in rows]),
         "How each figure is measured:",
         "\n".join(f"- {line}" for line in (
             f"Steps per second are medians over {settings.repeats} repetitions (seeds 0, 1, ...); within each "
@@ -284,10 +365,19 @@ def markdown(settings: Settings, rows: list[Row], throughput: dict[str, list[flo
             "`--replay_compress true`, the fast figures the same run with `--preset fast` (Adam's fused step on a "
             "minibatch of 64 every 2 steps, compressed replay, a target copy every 1,000 steps) and "
             "`--update_precision float32` or `bfloat16`.",
+            "N = 2, 4 and 8: the same train-and-test run with `--num_envs N` (N = 1 is that run itself): N games of "
+            "Breakout stepped together by ale-py's `AtariVectorEnv` in C++ threads, one forward pass choosing the N "
+            "actions, the emulator stepping them while the update runs; the steps are agent steps over all the "
+            "games, one minibatch of 32 every 4 of them, as at N = 1. Their time split and a projection made from "
+            "it follow the table.",
             "SB3 DQN: `make_atari_env` (no-op starts, frame skip 4 with max-pooling, 84x84 grayscale, a lost life "
             "ends the episode) and `VecFrameStack(n_stack=4)`, `CnnPolicy` (NatureCNN), batch 32, an update every "
             f"4 steps, epsilon 0.1, `learning_starts={settings.steps(5000)}`, on the CPU with torch's default "
-            f"threads as ours; only the {train_steps} steps after `learning_starts` are timed.",
+            f"threads as ours; only the {train_steps} steps after `learning_starts` are timed. With n_envs = "
+            f"{SB3_ENVS} (`sb3_dqn.py ... {SB3_ENVS}`): `make_atari_env(n_envs={SB3_ENVS})`, SB3's default "
+            "`DummyVecEnv`, which steps the games one after another in the main process, and `train_freq=1`, "
+            f"which SB3 counts in vector steps of {SB3_ENVS} agent steps: one minibatch of 32 every 4 agent steps "
+            "still; `learning_starts` and the timed steps are agent steps (SB3's `num_timesteps`), as above.",
             f"Random phase vs bare loop: a `python -m simple_dqn` run of {bare_steps} random steps against as many "
             "steps of ale-py's `ALEInterface` driven directly: frame skip 4, grayscale of the last two frames, their "
             "maximum, `cv2.resize` INTER_AREA to 84x84, a new game at game over, and the same random 1 to 30 "
@@ -304,22 +394,26 @@ def markdown(settings: Settings, rows: list[Row], throughput: dict[str, list[flo
             "many bytes as the minibatch gathers (history + 1 screens per transition: its prestates and poststates "
             "are views of them) as one contiguous block from a random position of the screens.",
         )),
+        *games_at_once_sections(settings, throughput, splits),
         "## Commands",
         "From the repository root; `<rep>` is the repetition (0, 1, ...), `<csv>` a temporary file.",
         "```\n" + "\n".join([f"{settings.environment()} ./benchmarks/run.sh", *commands.values()]) + "\n```",
         "## Details",
-        "\n".join(details(settings, throughput, memory)),
+        "\n".join(details(settings, throughput, splits, memory)),
         kept_tried_section(settings.output),
     ]
     return "\n\n".join(part for part in parts if part)
 
 
-def write_report(settings: Settings, throughput: dict[str, list[float]], memory: dict[str, dict],
+def write_report(settings: Settings, throughput: dict[str, list[float]], splits: Splits, memory: dict[str, dict],
                  commands: dict[str, str], failures: list[str]) -> None:
-    """Print the table and write the results file (atomically, keeping its "What we tried")."""
+    """Print the tables and write the results file (atomically, keeping its "What we tried")."""
     rows = build_rows(settings, throughput, memory)
-    print("\n" + text_table(rows))
-    text = markdown(settings, rows, throughput, memory, commands, failures)
+    print("\n" + text_table(HEADER, [cells(row) for row in rows]))
+    print("\ntime split of the train phase (median seconds, share of the phase)")
+    print(text_table(SPLIT_HEADER, split_lines(splits)))
+    print("\nprojection, not a measurement:\n" + "\n".join(projection(settings, throughput, splits)))
+    text = markdown(settings, rows, throughput, splits, memory, commands, failures)
     temporary = settings.output.with_name(settings.output.name + ".tmp")
     temporary.write_text(text)
     temporary.replace(settings.output)
