@@ -17,6 +17,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 from ale_py import AtariVectorEnv
+from tqdm import tqdm
 
 from simple_dqn.dqn.environment import resolve_rom
 from simple_dqn.dqn.settings import EnvironmentSettings
@@ -181,7 +182,8 @@ class VectorEnvironment:
         played = self._played
         log.info("rebuilding the %d games in progress: replaying %d steps of each", self.games, len(played))
         self._reset(np.ones(self.games, dtype=bool), self._seeds)
-        for actions in played:
+        for actions in tqdm(played, desc="rebuilding the games", unit="step", disable=None, leave=False,
+                            mininterval=1.0):
             self._vector.send(actions.astype(np.int64))
             step = self.receive()
             self.restart(step.terminals, step.game_overs)

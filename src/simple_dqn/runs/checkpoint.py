@@ -8,7 +8,8 @@ This module alone knows a snapshot's format; each part gives and takes its own s
   ``resume``), ``epoch``;
 - the parts' states: ``network`` (online and target weights, optimizer), ``agent`` (step counters,
   random generator), ``replay_memory`` (its random generator: its transitions are in the replay
-  file saved beside, ``replay_file.py``), ``environment`` (the emulator), ``statistics`` (time so
+  file saved beside, ``replay_file.py``), ``environment`` (the emulator; for several games at once, the
+  phase's seeds and the actions sent since, which rebuild them), ``statistics`` (time so
   far), and ``torch_rng``;
 - ``validation_states`` (compressed; None before they are drawn), ``save_id`` (the replay file
   saved with it holds the same), ``replay_saved``;
