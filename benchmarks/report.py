@@ -235,10 +235,13 @@ def split_lines(splits: Splits) -> list[tuple[str, ...]]:
 def projection(settings: Settings, throughput: dict[str, list[float]], splits: Splits) -> list[str]:
     """Projected train steps per second on 16 cores, from the median split, beside the measured figure."""
     lines = []
+    if 1 not in splits:
+        return lines
+    alone = median_split(splits[1])["update"]  # the update with no emulator threads competing for the cores
     for games in PROJECTED_GAMES:
         if games in splits:
             split = median_split(splits[games])
-            busy = split["acting"] + split["update"] + split["other"]
+            busy = split["acting"] + alone + split["other"]
             measured = throughput.get(f"{games_run(games)} train")
             lines.append(f"N = {games}: {steps_per_second(settings.steps(3000) / busy)} train steps/s projected "
                          f"on 16 cores; measured here "
@@ -325,9 +328,10 @@ def games_at_once_sections(settings: Settings, throughput: dict[str, list[float]
         "## Projection for a 16-core machine",
         "**A projection from the split above, not a measurement.** Model: with a core to spare for each of the N "
         "emulator threads, they run entirely under the update (one per vector step at N = 4, two at N = 8), so an "
-        "agent step costs the acting, update and other time of the split and no emulator time; the update is "
-        "taken at the speed measured here, though more cores for torch, and no emulator threads competing with "
-        f"it, might make it faster. Projected train steps/s = {settings.steps(3000):,} / (acting + update + other).",
+        "agent step costs the acting and other time of its split and no emulator time, and the update runs as "
+        "fast as it does with one game, where no emulator thread competes with it for these 2 cores; more cores "
+        "for PyTorch might make the update faster still, which is not projected. Projected train steps/s = "
+        f"{settings.steps(3000):,} / (acting + other of N + update of N = 1).",
         "\n".join(f"- {line}" for line in projection(settings, throughput, splits)),
     ]
 
