@@ -121,12 +121,21 @@ class Learner(ABC):
         """Play ``steps`` agent steps, or ``games`` whole games, in ``mode``."""
 
     @abstractmethod
+    def _screens_in_progress(self) -> np.ndarray:
+        """The agent's own array of the last screens of the games in progress."""
+
     def episode_screens(self) -> np.ndarray:
         """A copy of the last screens of the games in progress, for ``continue_episode`` in a resumed run."""
+        return self._screens_in_progress().copy()
 
-    @abstractmethod
     def continue_episode(self, screens: np.ndarray) -> None:
         """Let the next phase played go on with the games a stopped run was in, from their last screens."""
+        own = self._screens_in_progress()
+        if screens.shape != own.shape:
+            raise UsageError(f"the snapshot stopped in games of {tuple(screens.shape)} screens; this run's agent "
+                             f"keeps {own.shape} (resume with the run's own --num_envs)")
+        own[:] = screens
+        self._continue_episode = True
 
     def _learn(self, memory: ReplayMemory) -> None:
         """One agent step's share: an update every ``train_frequency`` steps, a target copy every ``target_steps``."""
@@ -220,15 +229,8 @@ class Agent(Learner):
             step += 1
         log.info(split.line())
 
-    def episode_screens(self) -> np.ndarray:
-        return self.state_buffer.screens.copy()
-
-    def continue_episode(self, screens: np.ndarray) -> None:
-        if screens.shape != self.state_buffer.screens.shape:
-            raise UsageError(f"the snapshot stopped in a game of {tuple(screens.shape)} screens; this run's agent "
-                             f"keeps {self.state_buffer.screens.shape}")
-        self.state_buffer.screens[:] = screens
-        self._continue_episode = True
+    def _screens_in_progress(self) -> np.ndarray:
+        return self.state_buffer.screens
 
     def _choose_action(self, epsilon: float) -> int:
         explore = epsilon >= 1.0 or self.rng.random() < epsilon

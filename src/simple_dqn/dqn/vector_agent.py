@@ -19,7 +19,6 @@ from simple_dqn.dqn.replay_memory import ReplayMemory
 from simple_dqn.dqn.settings import AgentSettings
 from simple_dqn.dqn.state_buffer import StateBuffers
 from simple_dqn.dqn.vector_environment import VectorEnvironment
-from simple_dqn.errors import UsageError
 from simple_dqn.stopping import StopRequest
 
 log = logging.getLogger(__name__)
@@ -100,13 +99,5 @@ class VectorAgent(Learner):
             actions = np.where(explore, actions, self.network.best_actions(self.state_buffers.states()))
         return actions
 
-    def episode_screens(self) -> np.ndarray:
-        """A copy of every game's last screens, for ``continue_episode`` in a resumed run."""
-        return self.state_buffers.screens.copy()
-
-    def continue_episode(self, screens: np.ndarray) -> None:
-        if screens.shape != self.state_buffers.screens.shape:
-            raise UsageError(f"the snapshot stopped in games of {tuple(screens.shape)} screens; this run's agent "
-                             f"keeps {self.state_buffers.screens.shape} (resume with the run's own --num_envs)")
-        self.state_buffers.screens[:] = screens
-        self._continue_episode = True
+    def _screens_in_progress(self) -> np.ndarray:
+        return self.state_buffers.screens
