@@ -1,4 +1,4 @@
-"""The agent on the real game: what it stores is what it acted on, and its schedules."""
+"""The agent and the phase loop on the real game: what it stores is what it acted on, its schedules, its stops."""
 
 import cv2
 import numpy as np
@@ -8,41 +8,51 @@ from ale_py import Action
 
 from simple_dqn.dqn.agent import Agent
 from simple_dqn.dqn.deepqnetwork import DeepQNetwork
-from simple_dqn.dqn.environment import ALEEnvironment
+from simple_dqn.dqn.environment import ALEEnvironment, Environment
 from simple_dqn.dqn.environments import make_environment
 from simple_dqn.dqn.gym_environment import GymEnvironment
+from simple_dqn.dqn.phase_loop import play_phase
 from simple_dqn.dqn.replay_memory import ReplayMemory
 from simple_dqn.dqn.settings import AgentSettings, EnvironmentSettings, NetworkSettings
 from simple_dqn.runs.statistics import Statistics
+from simple_dqn.stopping import StopRequest
 
 
-def make_agent(memory_size: int = 5000, max_test_frames: int = 18_000, **settings) -> Agent:
-    environment = ALEEnvironment(EnvironmentSettings(game="breakout", max_test_frames=max_test_frames), seed=1)
-    network = DeepQNetwork(environment.num_actions(), NetworkSettings(), (4, 84, 84), True, torch.device("cpu"))
-    memory = ReplayMemory(memory_size, seed=1)
-    statistics = Statistics(progress=False)
-    return Agent(environment, network, memory, statistics, AgentSettings(**settings), (4, 84, 84), seed=1)
+def make_game_and_agent(memory_size: int = 5000, max_test_frames: int = 18_000,
+                        **settings) -> tuple[ALEEnvironment, Agent]:
+    agent_settings = AgentSettings(**settings)
+    game = ALEEnvironment(EnvironmentSettings(game="breakout", max_test_frames=max_test_frames), seed=1,
+                          random_starts=agent_settings.random_starts, noop_unit=agent_settings.noop_unit)
+    network = DeepQNetwork(game.num_actions(), NetworkSettings(), (4, 84, 84), True, torch.device("cpu"))
+    return game, Agent(network, ReplayMemory(memory_size, seed=1), agent_settings, game.num_actions(), seed=1)
+
+
+def play(game: Environment, agent: Agent, phase: str, steps: int, stop: StopRequest | None = None) -> Statistics:
+    statistics = Statistics(progress=False, games=game.count)
+    statistics.start_phase(1, phase, steps)
+    play_phase(game, agent, statistics, stop or StopRequest(), phase, steps=steps)
+    return statistics
 
 
 class RecordingNetwork:
-    """The real network, with a record of every state it was asked to act on, by training step."""
+    """The real network, with a record of every state it was asked to value, by training step."""
 
     def __init__(self, agent: Agent) -> None:
         self.agent, self.network = agent, agent.network
         self.acted_on: dict[int, np.ndarray] = {}
 
-    def best_action(self, state: np.ndarray) -> int:
-        self.acted_on[self.agent.total_train_steps] = state.copy()
-        return self.network.best_action(state)
+    def predict(self, states: np.ndarray) -> np.ndarray:
+        self.acted_on[self.agent.total_train_steps] = states[0].copy()
+        return self.network.predict(states)
 
 
 @pytest.mark.parametrize("memory_size", [5000, 700])
 def test_the_state_acted_on_is_the_state_replay_rebuilds(memory_size):
-    agent = make_agent(memory_size, exploration_rate_start=0.5, exploration_rate_end=0.5, train_frequency=10**6)
+    game, agent = make_game_and_agent(memory_size, exploration_rate_start=0.5, exploration_rate_end=0.5,
+                                      train_frequency=10**6)
     recorder = RecordingNetwork(agent)
     agent.network = recorder
-    agent.statistics.start_phase(1, "train", 1500)
-    agent.train(1500)
+    play(game, agent, "train", 1500)
     memory = agent.memory
     assert memory.episode_starts.sum() >= 3, "the run should span several episodes (lives)"
     # Step t went to slot t % size; once overwritten, only states whose screens are all still kept can match.
@@ -54,28 +64,28 @@ def test_the_state_acted_on_is_the_state_replay_rebuilds(memory_size):
 
 
 def test_exploration_decays_linearly_over_training_steps_then_stays():
-    agent = make_agent(exploration_decay_steps=1000)
+    _, agent = make_game_and_agent(exploration_decay_steps=1000)
     for steps, expected in [(0, 1.0), (500, 0.55), (1000, 0.1), (5000, 0.1)]:
         agent.total_train_steps = steps
         assert agent.exploration_rate() == pytest.approx(expected)
+    assert agent.exploration_rate("random") == 1.0 and agent.exploration_rate("test") == 0.05
 
 
-def first_step_frames(agent: Agent, games: int = 80) -> list[int]:
+def first_step_frames(game: Environment, agent: Agent, games: int = 80) -> list[int]:
     """The emulator frames of each new game after its no-ops and one agent step."""
-    agent.statistics.start_phase(1, "test", 1)
     frames = []
     for _ in range(games):
-        agent.test(1)  # a test phase starts a new game, then takes one step
-        frames.append(agent.environment.episode_frames())
+        play(game, agent, "test", 1)  # a test phase starts a new game, then takes one step
+        frames.append(game.episode_frames())
     return frames
 
 
 @pytest.mark.parametrize("backend", ["ale", "gym"])
 def test_each_new_game_starts_with_1_to_30_no_op_frames_at_every_phase_of_the_frame_skip(backend):
-    agent = make_agent()
+    game, agent = make_game_and_agent()
     if backend == "gym":
-        agent.environment = GymEnvironment(EnvironmentSettings(game="BreakoutNoFrameskip-v4", environment="gym"), 1)
-    no_ops = [frames - 4 for frames in first_step_frames(agent)]
+        game = GymEnvironment(EnvironmentSettings(game="BreakoutNoFrameskip-v4", environment="gym"), 1)
+    no_ops = [frames - 4 for frames in first_step_frames(game, agent)]
     assert min(no_ops) >= 1 and max(no_ops) <= 30
     assert len(set(no_ops)) > 15
     assert {count % 4 for count in no_ops} == {0, 1, 2, 3}, "games must begin at every phase of the frame skip"
@@ -100,42 +110,37 @@ def test_no_op_frames_leave_the_pooled_screen_of_their_last_two_frames(settings,
 
 
 def test_no_op_starts_counted_in_steps_keep_the_frame_skip_phase_of_earlier_versions():
-    agent = make_agent(noop_unit="steps")
-    frames = first_step_frames(agent, games=40)
+    game, agent = make_game_and_agent(noop_unit="steps")
+    frames = first_step_frames(game, agent, games=40)
     assert all(count % 4 == 0 for count in frames)
     assert min(frames) >= 4 and max(frames) <= 4 * 31
 
 
 def test_training_updates_every_4_steps_and_copies_the_target_every_target_steps():
-    agent = make_agent(target_steps=100)
-    agent.statistics.start_phase(0, "random", 200)
-    agent.play_random(200)
+    game, agent = make_game_and_agent(target_steps=100)
+    play(game, agent, "random", 200)
     assert agent.weight_updates == 0 and agent.total_train_steps == 0
-    agent.statistics.start_phase(1, "train", 200)
-    agent.train(200)
-    assert agent.total_train_steps == 200 and agent.weight_updates == 50
+    statistics = play(game, agent, "train", 200)
+    assert agent.total_train_steps == 200 and agent.weight_updates == statistics.updates == 50
     # The last target copy was at step 200, so target and online networks agree again.
     state = torch.from_numpy(agent.memory.get_state(10)[None])
     torch.testing.assert_close(agent.network.online(state), agent.network.target(state), rtol=0, atol=0)
 
 
 def test_phases_never_share_an_episode_in_replay():
-    agent = make_agent()
-    agent.statistics.start_phase(0, "random", 50)
-    agent.play_random(50)
-    agent.statistics.start_phase(1, "train", 50)
-    agent.train(50)
+    game, agent = make_game_and_agent()
+    play(game, agent, "random", 50)
+    play(game, agent, "train", 50)
     assert agent.memory.episode_starts[50], "a train phase begins a new episode"
     assert 49 not in set(agent.memory.sample_indices(3000).tolist()), "the abandoned last step has no successor"
 
 
 def test_an_observer_sees_each_state_and_the_action_a_steer_put_in_place_of_the_agents():
-    agent = make_agent()
+    game, agent = make_game_and_agent()
     agent.let_steer(lambda action, q_values: 2)
     seen = []
     agent.observe_actions(lambda state, q_values, action: seen.append((state.copy(), q_values, action)))
-    agent.statistics.start_phase(1, "test", 5)
-    agent.test(5)
+    play(game, agent, "test", 5)
     assert [action for _, _, action in seen] == [2] * 5
     assert all(state.shape == (4, 84, 84) and q_values.shape == (4,) for state, q_values, _ in seen)
     with pytest.raises(ValueError, match="steered already"):
@@ -143,34 +148,48 @@ def test_an_observer_sees_each_state_and_the_action_a_steer_put_in_place_of_the_
 
 
 def test_a_stop_request_ends_the_phase_after_the_step_in_progress():
-    agent = make_agent()
-    actions = []
+    game, agent = make_game_and_agent()
+    stop, actions = StopRequest(), []
 
     def stop_after_three(state: np.ndarray, q_values: np.ndarray, action: int) -> None:
         actions.append(action)
         if len(actions) == 3:
-            agent.stop.request()
+            stop.request()
 
     agent.observe_actions(stop_after_three)
-    agent.statistics.start_phase(1, "test", 100)
-    agent.test(100)
-    assert len(actions) == 3 and agent.statistics.steps == 3
+    assert play(game, agent, "test", 100, stop).steps == 3 and len(actions) == 3
 
 
 def test_a_stop_asked_before_a_phase_still_begins_its_game_for_the_save_to_keep():
-    agent = make_agent(random_starts=30)
-    agent.stop.request()
-    agent.statistics.start_phase(1, "test", 100)
-    agent.test(100)
-    # No step was played, but the phase's game began with its no-op frames (drawn from the agent's generator):
+    game, agent = make_game_and_agent(random_starts=30)
+    stop = StopRequest()
+    stop.request()
+    statistics = play(game, agent, "test", 100, stop)
+    # No step was played, but the phase's game began with its no-op frames (drawn from the environment's generator):
     # the save where it stopped keeps that game, and the resumed run goes on with it rather than drawing again.
-    assert agent.statistics.steps == 0 and 1 <= agent.environment.episode_frames() <= 30
-    np.testing.assert_array_equal(agent.state_buffer.newest(), agent.environment.get_screen())
+    assert statistics.steps == 0 and 1 <= game.episode_frames() <= 30
+    np.testing.assert_array_equal(game.states()[0, -1], game.get_screen())
 
 
 def test_a_game_that_ends_in_its_no_op_frames_begins_again_without_them():
-    agent = make_agent(random_starts=30, max_test_frames=12)
-    agent.environment.set_mode("test")
+    game, _ = make_game_and_agent(random_starts=30, max_test_frames=12)
+    game.set_mode("test")
     for _ in range(20):
-        agent._start_episode(new_game=True)
-        assert agent.environment.episode_frames() < 12 and not agent.environment.is_game_over()
+        game.new_games()
+        assert game.episode_frames() < 12 and not game.game_over()
+
+
+def test_several_games_are_one_batch_of_states_and_actions():
+    """The same loop plays games of ale-py's vector environment: an action per game from one forward pass, and
+    a transition per game stored in its own replay stream."""
+    from simple_dqn.dqn.environments import make_games
+
+    game = make_games(EnvironmentSettings(game="breakout", num_envs=3), AgentSettings(), history_length=4, seed=2)
+    network = DeepQNetwork(game.num_actions(), NetworkSettings(), (4, 84, 84), True, torch.device("cpu"))
+    agent = Agent(network, ReplayMemory(3000, seed=1, streams=3), AgentSettings(exploration_rate_start=0.5),
+                  game.num_actions(), seed=1)
+    statistics = play(game, agent, "train", 300)
+    assert statistics.steps == 300 and agent.total_train_steps == 300
+    # A minibatch every 4 agent steps over all games, once replay holds more than one (the first 33 transitions).
+    assert agent.weight_updates == statistics.updates == 300 // 4 - 33 // 4
+    assert agent.memory.count == 300 and game.states().shape == (3, 4, 84, 84)

@@ -10,9 +10,10 @@ import pytest
 import torch
 
 from conftest import TINY_RUN, assert_clear_error, copy_toolkit, run_command, run_main, run_script
-from simple_dqn.command_line import CommandLine, build_parser, declarations
+from simple_dqn.command_line import CommandLine, build_parser
 from simple_dqn.runs.checkpoint import unpack_screens
 from simple_dqn.runs.results_csv import CSV_COLUMNS, TIME_COLUMNS, read_csv_rows
+from simple_dqn.settings import declarations
 from simple_dqn.wording import counted, shown
 
 

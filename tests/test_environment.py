@@ -9,6 +9,7 @@ from ale_py import ALEInterface, LoggerMode, roms
 
 from simple_dqn.dqn import environment
 from simple_dqn.dqn.environment import ALEEnvironment, game_id, resolve_rom
+from simple_dqn.dqn.games import Step
 from simple_dqn.dqn.settings import EnvironmentSettings
 from simple_dqn.errors import UsageError
 
@@ -67,59 +68,65 @@ def test_frame_pool_mean_uses_ale_colour_averaging():
     assert not ALEEnvironment(EnvironmentSettings(game="pong")).ale.getBool("color_averaging")
 
 
-def play_until_a_life_is_lost(env: ALEEnvironment) -> list[bool]:
-    """Terminal flags of each step of a fixed action sequence, until the first life is lost."""
-    env.new_game()
-    terminals = []
-    lives = env.ale.lives()
-    for step in range(2000):
-        env.act(1 if step % 10 == 0 else 2)  # FIRE now and then, otherwise RIGHT: the ball is soon missed
-        terminals.append(env.is_terminal())
-        if env.ale.lives() < lives:
-            return terminals
+def step(env: ALEEnvironment, action: int) -> Step:
+    env.send(np.array([action]))
+    return env.receive()
+
+
+def play_until_a_life_is_lost(env: ALEEnvironment) -> list[Step]:
+    """What each step of a fixed action sequence gave, until the first life is lost."""
+    env.new_games()
+    steps = []
+    lives = env.lives()
+    for number in range(2000):
+        steps.append(step(env, 1 if number % 10 == 0 else 2))  # FIRE now and then, otherwise RIGHT: the ball is missed
+        if env.lives() < lives:
+            return steps
     raise AssertionError("no life was lost")
 
 
 def test_losing_a_life_ends_the_episode_in_train_mode_only():
     train = ALEEnvironment(EnvironmentSettings(game="breakout"))
     train.set_mode("train")
-    train_terminals = play_until_a_life_is_lost(train)
-    assert train_terminals[-1] and not any(train_terminals[:-1])
-    assert not train.is_game_over()
-    assert train.restart() is False  # the game goes on with the next life
-    assert train.ale.lives() == 4
+    train_steps = play_until_a_life_is_lost(train)
+    assert train_steps[-1].terminals[0] and not any(done.terminals[0] for done in train_steps[:-1])
+    assert not train_steps[-1].game_overs[0]
+    frames = train.episode_frames()
+    train.begin_next(train_steps[-1])  # the game goes on with the next life, with no no-op start
+    assert train.lives() == 4 and train.episode_frames() == frames
 
     test = ALEEnvironment(EnvironmentSettings(game="breakout"))
     test.set_mode("test")
-    assert not any(play_until_a_life_is_lost(test))
+    assert not any(done.terminals[0] for done in play_until_a_life_is_lost(test))
 
 
 def test_losing_a_life_can_be_told_not_to_end_the_episode():
     env = ALEEnvironment(EnvironmentSettings(game="breakout", terminal_on_life_loss=False))
-    assert not any(play_until_a_life_is_lost(env))
+    assert not any(done.terminals[0] for done in play_until_a_life_is_lost(env))
 
 
 def test_a_test_game_ends_after_18000_frames():
-    env = ALEEnvironment(EnvironmentSettings(game="breakout"))  # never pressing FIRE, breakout never ends by itself
-    env.set_mode("test")
-    env.new_game()
+    env = ALEEnvironment(EnvironmentSettings(game="breakout"), random_starts=0)  # never pressing FIRE, breakout
+    env.set_mode("test")                                                         # never ends by itself
+    env.new_games()
     for _ in range(18_000 // 4 - 1):
-        env.act(0)
-    assert not env.is_game_over()
-    env.act(0)
-    assert env.is_game_over() and env.is_terminal()
+        assert not step(env, 0).game_overs[0]
+    ended = step(env, 0)
+    assert ended.game_overs[0] and ended.terminals[0] and env.episode_frames() == 18_000
     env.set_mode("train")
-    assert not env.is_game_over()
+    assert not step(env, 0).game_overs[0]
 
 
-def test_restart_after_game_over_starts_a_new_game():
+def test_the_episode_after_a_game_over_is_a_new_game():
     env = ALEEnvironment(EnvironmentSettings(game="breakout"))
     env.set_mode("test")
-    env.new_game()
-    while not env.is_game_over():
-        env.act(1)
-    assert env.restart() is True
-    assert env.ale.lives() == 5 and env.ale.getEpisodeFrameNumber() == 0
+    env.new_games()
+    ended = step(env, 1)
+    while not ended.game_overs[0]:
+        ended = step(env, 1)
+    env.begin_next(ended)
+    assert env.lives() == 5 and 1 <= env.episode_frames() <= 30  # its no-op start
+    np.testing.assert_array_equal(env.states()[0, :-1], 0)  # a new episode's state: one screen, zeros before it
 
 
 def test_rom_path_and_game_name_find_the_same_rom():

@@ -8,7 +8,6 @@ import pytest
 
 from conftest import TINY_RUN, assert_clear_error, copy_toolkit, run_command, run_main, run_script
 from simple_dqn.command_line import parse_options
-from simple_dqn.dqn.agent import Agent
 from simple_dqn.dqn.environment import ALEEnvironment
 from simple_dqn.dqn.environments import make_environment
 from simple_dqn.dqn.gym_environment import GymEnvironment, safe_name
@@ -46,21 +45,24 @@ def test_a_noframeskip_id_gets_the_same_screens_and_rewards_as_the_ale_backend()
 
     Only the screen of game over itself may differ (no state is made of it).
     """
-    gym = GymEnvironment(EnvironmentSettings(game="BreakoutNoFrameskip-v4"), seed=1)
-    ale = ALEEnvironment(EnvironmentSettings(game="breakout"), seed=2)
-    gym.new_game()
-    ale.new_game()
+    gym = GymEnvironment(EnvironmentSettings(game="BreakoutNoFrameskip-v4"), seed=1, random_starts=0)
+    ale = ALEEnvironment(EnvironmentSettings(game="breakout"), seed=2, random_starts=0)
+    gym.new_games()
+    ale.new_games()
     steps = 0
     for action in np.random.default_rng(0).integers(0, 4, 1000):
-        assert gym.act(int(action)) == ale.act(int(action))
-        assert gym.is_terminal() == ale.is_terminal() and gym.is_game_over() == ale.is_game_over()
-        if gym.is_game_over():
+        gym.send(np.array([action]))
+        ale.send(np.array([action]))
+        from_gym, from_ale = gym.receive(), ale.receive()
+        for field in from_gym._fields:
+            np.testing.assert_array_equal(getattr(from_gym, field), getattr(from_ale, field))
+        if from_gym.game_overs[0]:
             break
-        np.testing.assert_array_equal(gym.get_screen(), ale.get_screen())
+        gym.begin_next(from_gym)
+        ale.begin_next(from_ale)
+        np.testing.assert_array_equal(gym.states(), ale.states())
         steps += 1
-        if gym.is_terminal():
-            assert gym.restart() == ale.restart()
-    assert gym.is_game_over() and steps > 100
+    assert from_gym.game_overs[0] and steps > 100
 
 
 def test_an_id_that_skips_frames_itself_keeps_its_frame_skip_and_sticky_actions():
@@ -86,13 +88,14 @@ def test_losing_a_life_on_a_gymnasium_id_ends_the_episode_in_train_mode_only():
     for mode in ("train", "test"):
         env = GymEnvironment(EnvironmentSettings(game="BreakoutNoFrameskip-v4"))
         env.set_mode(mode)
-        env.new_game()
+        env.new_games()
         terminals = []
-        while env.ale.lives() == 5:
-            env.act(1 if len(terminals) % 10 == 0 else 2)
-            terminals.append(env.is_terminal())
+        while env.lives() == 5:
+            env.send(np.array([1 if len(terminals) % 10 == 0 else 2]))
+            step = env.receive()
+            terminals.append(bool(step.terminals[0]))
         assert terminals[-1] == (mode == "train") and not any(terminals[:-1])
-        assert not env.is_game_over()
+        assert not step.game_overs[0]
 
 
 @pytest.mark.slow
@@ -127,12 +130,10 @@ def test_the_protocols_reach_the_environment(environment, game):
 def test_nature_games_start_with_1_to_30_no_op_frames(environment, game):
     """Counted in frames, below the frame skip: what the emulator played before the agent's first choice."""
     options = parse_options([game, "--environment", environment, "--protocol", "nature"])
-    env = make_environment(options.environment, seed=0)
-    agent = Agent(env, network=None, memory=None, statistics=None, settings=options.agent,
-                  state_shape=(4, 84, 84), seed=1)
+    env = make_environment(options.environment, seed=0, agent=options.agent)
     no_ops = []
     for _ in range(60):
-        agent._start_episode(new_game=True)
+        env.new_games()
         no_ops.append(env.episode_frames())
     assert all(count in range(1, 31) for count in no_ops)
     assert len(set(no_ops)) > 15 and {count % 4 for count in no_ops} == {0, 1, 2, 3}

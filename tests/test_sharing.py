@@ -20,13 +20,13 @@ from safetensors.torch import load, save_file
 
 from conftest import MAIN, ROOT, TINY_RUN, assert_clear_error
 from simple_dqn import __version__
-from simple_dqn.command_line import file_options
 from simple_dqn.dqn.deepqnetwork import DeepQNetwork
 from simple_dqn.dqn.settings import NetworkSettings
 from simple_dqn.errors import UsageError
 from simple_dqn.runs.agent_folder import CONFIG_FILE, MODEL_FILE
 from simple_dqn.runs.checkpoint import load_snapshot
 from simple_dqn.runs.evaluation import write_evaluation
+from simple_dqn.settings import file_options
 from simple_dqn.sharing.export import EXPORT_FILES, export
 
 AGENT = ROOT / "agents" / "breakout.pkl"

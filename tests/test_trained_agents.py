@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from conftest import ROOT, assert_clear_error, run_command, run_script
-from simple_dqn.command_line import file_options
 from simple_dqn.errors import UsageError
 from simple_dqn.runs.checkpoint import load_snapshot, save_weights_only
 from simple_dqn.runs.results_csv import read_csv_rows
+from simple_dqn.settings import file_options
 
 SHIPPED = sorted((ROOT / "agents").glob("*.pkl"))
 GYMNASIUM_CHECK = ROOT / "benchmarks" / "gymnasium_check.py"

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from simple_dqn.dqn.environment import ALEEnvironment
-from simple_dqn.dqn.environments import make_vector_environment
+from simple_dqn.dqn.environments import make_games
 from simple_dqn.dqn.settings import AgentSettings, EnvironmentSettings
 from simple_dqn.dqn.vector_environment import VectorEnvironment
 from simple_dqn.errors import UsageError
@@ -47,22 +47,24 @@ def test_each_game_gives_the_screens_rewards_and_ends_of_the_single_game_of_the_
         actions = rng.integers(vector.num_actions(), size=2)
         vector.send(actions)
         step = vector.receive()
+        single_steps = []
         for index, single in enumerate(singles):
-            assert step.rewards[index] == single.act(int(actions[index]))
-            assert step.game_overs[index] == single.is_game_over()
-            assert step.terminals[index] == single.is_terminal()
-            assert step.episode_frames[index] == single.episode_frames()
+            single.send(actions[index:index + 1])
+            single_steps.append(single.receive())
+            for field in step._fields:
+                assert getattr(step, field)[index] == getattr(single_steps[-1], field)[0], field
             if not step.game_overs[index]:  # a game's last screen is never acted on, and the vector's is stale
                 np.testing.assert_array_equal(vector.screens()[index], single.get_screen())
                 compared += 1
-        began = vector.restart(step.terminals, step.game_overs)
+        vector.begin_next(step)
         for index in np.flatnonzero(step.terminals):
-            if began[index]:  # the next game of the same emulator, in both
+            if step.game_overs[index]:  # the next game of the same emulator, in both
                 begin_like(singles[index], vector, index)
                 np.testing.assert_array_equal(vector.screens()[index], unpooled_screen(singles[index]))
                 games_begun += 1
-            else:
-                assert singles[index].restart() is False  # the next life of the same game, in both
+            else:  # the next life of the same game, in both
+                singles[index].begin_next(single_steps[index])
+                assert singles[index].episode_frames() == vector._episode_frames[index]
     assert compared > 1300
     assert games_begun >= 1 or game == "pong"  # a Pong game outlasts these steps
 
@@ -93,12 +95,14 @@ def test_a_stopped_phase_resumes_every_game_exactly_from_its_seed_and_actions():
     for _ in range(250):
         first.send(rng.integers(first.num_actions(), size=3))
         step = first.receive()
-        began += first.restart(step.terminals, step.game_overs)
+        began += step.game_overs
+        first.begin_next(step)
     assert began.sum() > 0  # games went on to new ones, unseeded, within the phase
     second = VectorEnvironment(settings, games=3, random_starts=30, seed=0)
     second.load_state_dict(first.state_dict())
-    second.restore_episode_state(first.episode_state())
+    second.continue_episodes(first.episode_state())
     np.testing.assert_array_equal(second.screens(), first.screens())
+    np.testing.assert_array_equal(second.states(), first.states())
     for _ in range(150):
         actions = rng.integers(first.num_actions(), size=3)
         first.send(actions)
@@ -107,8 +111,9 @@ def test_a_stopped_phase_resumes_every_game_exactly_from_its_seed_and_actions():
         for field in expected._fields:
             np.testing.assert_array_equal(getattr(got, field), getattr(expected, field))
         np.testing.assert_array_equal(second.screens(), first.screens())
-        first.restart(expected.terminals, expected.game_overs)
-        second.restart(got.terminals, got.game_overs)
+        first.begin_next(expected)
+        second.begin_next(got)
+        np.testing.assert_array_equal(second.states(), first.states())
 
 
 @pytest.mark.parametrize("change, refused", [
@@ -119,6 +124,6 @@ def test_a_stopped_phase_resumes_every_game_exactly_from_its_seed_and_actions():
 def test_settings_the_vector_environment_cannot_keep_are_refused_in_one_line(change, refused):
     settings = EnvironmentSettings(**{"game": "breakout", "num_envs": 2, **change})
     with pytest.raises(UsageError, match=refused):
-        make_vector_environment(settings, AgentSettings(), seed=0)
+        make_games(settings, AgentSettings(), history_length=4, seed=0)
     with pytest.raises(UsageError, match="--noop_unit frames"):
-        make_vector_environment(EnvironmentSettings(game="breakout", num_envs=2), AgentSettings(noop_unit="steps"), 0)
+        make_games(EnvironmentSettings(game="breakout", num_envs=2), AgentSettings(noop_unit="steps"), 4, seed=0)

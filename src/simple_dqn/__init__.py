@@ -4,4 +4,4 @@
 games and what the network sees, ``sweeps/`` many runs on Ray; ``main.py`` wires them together.
 """
 
-__version__ = "2.3.0"
+__version__ = "3.0.0"

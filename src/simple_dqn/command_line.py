@@ -10,76 +10,17 @@ import dataclasses
 import re
 import secrets
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from simple_dqn.config_file import preset_path, read_config
-from simple_dqn.dqn.settings import AgentSettings, EnvironmentSettings, NetworkSettings, ReplaySettings
 from simple_dqn.errors import UsageError
-from simple_dqn.option import (
-    METAVARS,
-    Declaration,
-    OptionParser,
-    SetBy,
-    SettingsGroup,
-    boolean,
-    policy_from_snapshot,
-)
+from simple_dqn.option import METAVARS, OptionParser, SetBy, boolean, policy_from_snapshot
 from simple_dqn.runs.checkpoint import Snapshot, load_snapshot
 from simple_dqn.runs.evaluation import PROTOCOLS
-from simple_dqn.runs.settings import CommonSettings, EvaluationSettings, LoopSettings
-from simple_dqn.watch.settings import VIDEO_SUFFIXES, DisplaySettings, VisualizationSettings
-
-
-@dataclasses.dataclass(frozen=True)
-class Settings:
-    """Every option of a run, by group, in the order --help shows them."""
-
-    environment: EnvironmentSettings
-    replay: ReplaySettings
-    network: NetworkSettings
-    agent: AgentSettings
-    loop: LoopSettings
-    evaluation: EvaluationSettings
-    display: DisplaySettings
-    visualization: VisualizationSettings
-    common: CommonSettings
-
-    @classmethod
-    def groups(cls) -> list[type[SettingsGroup]]:
-        return [cast(type[SettingsGroup], field.type) for field in dataclasses.fields(cls)]
-
-    @classmethod
-    def from_values(cls, values: dict[str, Any]) -> "Settings":
-        return cls(*(group.from_values(values) for group in cls.groups()))
-
-    def values(self) -> dict[str, Any]:
-        """Every option by name: what a snapshot keeps of them."""
-        return {field.name: getattr(group, field.name)
-                for group in (getattr(self, part.name) for part in dataclasses.fields(self))
-                for field in dataclasses.fields(group)}
-
-
-def declarations() -> Iterator[tuple[type[SettingsGroup], dataclasses.Field, Declaration]]:
-    for group in Settings.groups():
-        for field, declaration in group.declarations():
-            yield group, field, declaration
-
-
-def flags(declaration: Declaration, name: str) -> list[str]:
-    return [name] if declaration.positional else [f"--{name}", *declaration.aliases]
-
-
-def flags_set_by(command: SetBy) -> list[str]:
-    """Every spelling of the options ``command`` sets itself."""
-    return [flag for _, field, declaration in declarations() if command in declaration.set_by
-            for flag in flags(declaration, field.name)]
-
-
-def file_options() -> set[str]:
-    """The options that name the files a run reads and writes, which config files leave to the command line."""
-    return {field.name for _, field, declaration in declarations() if not declaration.in_config}
+from simple_dqn.settings import Settings, declarations, flags
+from simple_dqn.watch.settings import VIDEO_SUFFIXES
 
 
 def refuse_configured(argv: Sequence[str], command: SetBy, why: str) -> None:
@@ -157,14 +98,6 @@ class CommandLine:
         return values
 
 
-def fetched(snapshot: str) -> str:
-    """The file or folder ``--load_weights`` names; an agent on the Hub (hf://USER/NAME) is fetched into the cache."""
-    if not snapshot.startswith("hf://"):
-        return snapshot
-    from simple_dqn.sharing.hub import local_source  # huggingface_hub adds 0.15 s to a start: only for the Hub's agents
-    return local_source(snapshot)
-
-
 def show_help_if_asked(argv: Sequence[str]) -> None:
     """Print --help and exit when asked, with the options given before it as the defaults it shows."""
     options = list(argv[:argv.index("--")] if "--" in argv else argv)
@@ -195,7 +128,7 @@ def read_settings(argv: Sequence[str] | None) -> tuple[Settings, Snapshot | None
     values = command_line.resolve()
     snapshot = None
     if values["load_weights"]:
-        snapshot = load_snapshot(fetched(values["load_weights"]))
+        snapshot = load_snapshot(values["load_weights"])
         values = command_line.resolve(snapshot.options, resume=values["resume"])
         if values["game"] is None:  # the Gymnasium id or the ROM file (while it is there) it was trained with
             trained_with = snapshot.options["game"]
@@ -204,6 +137,10 @@ def read_settings(argv: Sequence[str] | None) -> tuple[Settings, Snapshot | None
         if values["resume"] and snapshot.weights_only:
             raise UsageError(f"{values['load_weights']} holds a trained agent's weights only, without what a run "
                              "needs to go on: test, play or evaluate it, or start a new run from it without --resume")
+        if values["resume"] and snapshot.from_earlier_version:
+            raise UsageError(f"snapshot {values['load_weights']} was saved by simple_dqn 2.3.0 or earlier, whose games "
+                             "drew their random numbers otherwise: resume it with simple_dqn 2.3.0 (this version "
+                             "tests, plays, evaluates and exports it, and starts new runs from its weights)")
         if values["resume"] and values["optimizer"] != snapshot.options["optimizer"]:
             raise UsageError(f"snapshot {values['load_weights']} was trained with --optimizer "
                              f"{snapshot.options['optimizer']}; a resumed run keeps it")
@@ -237,6 +174,8 @@ def check_settings(settings: Settings) -> None:
     if (loop.random_steps or loop.train_steps) and settings.replay.replay_size <= minimum:
         raise UsageError(f"--replay_size {settings.replay.replay_size} must exceed --batch_size plus --history_length "
                          f"({minimum}), or learning never starts")
+    if environment.num_envs > 1 and loop.play_games:
+        raise UsageError("--num_envs above 1 trains and tests: play, record and evaluate play one game at a time")
     if not (loop.play_games or loop.random_steps or loop.train_steps or loop.test_steps):
         raise UsageError("nothing to do: --random_steps, --train_steps, --test_steps and --play_games are all 0")
     if evaluation.protocol == "gym" and environment.environment != "gym":

@@ -1,4 +1,5 @@
-"""Writing files so that a crash or Ctrl-C leaves the old version or the new one, never half of one."""
+"""Writing files so that a crash or Ctrl-C leaves the old version or the new one, never half of one; and where the
+toolkit's own files lie."""
 
 import os
 import re
@@ -9,6 +10,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from simple_dqn.errors import UsageError
+
+TOOLKIT_ROOT = Path(__file__).resolve().parents[2]  # the checkout: its scripts, roms/ and requirements files
 
 
 def write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> None:

@@ -12,8 +12,7 @@ from pathlib import Path
 from types import ModuleType
 
 from simple_dqn.errors import UsageError
-
-TOOLKIT_ROOT = Path(__file__).resolve().parents[2]
+from simple_dqn.files import TOOLKIT_ROOT
 
 
 def installed(module: str, requirements: Path) -> ModuleType:

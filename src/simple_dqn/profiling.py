@@ -13,9 +13,9 @@ from pathlib import Path
 
 import torch._dynamo  # noqa: F401  the first optimizer imports it, a second's work that would top the profile
 
-from simple_dqn.command_line import flags_set_by
 from simple_dqn.main import main
 from simple_dqn.runs.results_csv import read_csv_rows
+from simple_dqn.settings import flags_set_by
 
 DEFAULT_GAME = "pong"
 PHASE_OPTIONS = {

@@ -9,11 +9,11 @@ import math
 import sys
 from pathlib import Path
 
-from simple_dqn.command_line import file_options
 from simple_dqn.errors import UsageError, exit_code_of
 from simple_dqn.runs.checkpoint import load_snapshot, save_weights_only
 from simple_dqn.runs.results_csv import read_csv_rows
 from simple_dqn.runs.run_files import RunFiles
+from simple_dqn.settings import file_options
 
 
 def best_epoch(csv_path: Path, epochs: set[int]) -> tuple[int, float]:

@@ -2,7 +2,7 @@
 
 import re
 import warnings
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,11 +11,13 @@ import numpy as np
 import torch
 from ale_py import Action, ALEInterface, ALEState, LoggerMode, roms
 
-from simple_dqn.dqn.settings import EnvironmentSettings
+from simple_dqn.dqn.games import Emulated, Games
+from simple_dqn.dqn.settings import EnvironmentSettings, ReplaySettings
 from simple_dqn.errors import UsageError
+from simple_dqn.files import TOOLKIT_ROOT
 from simple_dqn.option import did_you_mean
 
-ROMS_FOLDER = Path(__file__).resolve().parents[3] / "roms"  # the toolkit's roms/, for ROMs of the user's own
+ROMS_FOLDER = TOOLKIT_ROOT / "roms"  # for ROMs of the user's own
 
 
 def game_id(name: str) -> str:
@@ -55,31 +57,21 @@ def _supported_game(path: Path) -> str:
     return name
 
 
-class Environment(ABC):
-    """One Atari game, whichever backend runs it; one call to ``act`` is one agent step.
+class Environment(Games):
+    """One Atari game, whichever backend runs it: the batch of one that ``Games`` drives; one call to ``act`` is
+    one agent step.
 
-    What ends an episode is the same for both backends: in ``train`` mode a lost life
-    ends it for learning while the game goes on; in ``test`` mode only game over, or
-    ``max_test_frames`` emulator frames, end it.
+    A new game begins with no-op frames drawn from this environment's generator: 1 to ``random_starts`` emulator
+    frames (or 0 to ``random_starts`` agent steps of no-op with ``noop_unit`` steps).
     """
 
-    game: str  # ale-py's name of the game: 'breakout'
     ale: ALEInterface  # the emulator, whichever backend drives it
-    name: str  # what output files are named after: the game, or a Gymnasium id made safe for paths
-    frame_skip: int | list[int]  # frames per agent step, or those a Gymnasium id draws from
-    skips_frames_itself = False  # a Gymnasium id with its own frame skip, and no max-pooling
 
-    def __init__(self, settings: EnvironmentSettings) -> None:
-        self.terminal_on_life_loss = settings.terminal_on_life_loss
-        self.max_test_frames = settings.max_test_frames
-        self.mode = "train"
-        self._life_lost = False  # by the last step; set by act, cleared by new_game and restart
-
-    @abstractmethod
-    def num_actions(self) -> int: ...
-
-    @abstractmethod
-    def action_names(self) -> list[str]: ...
+    def __init__(self, settings: EnvironmentSettings, seed: int | None, random_starts: int, noop_unit: str,
+                 history_length: int = ReplaySettings.history_length) -> None:
+        super().__init__(settings, 1, seed, history_length)
+        self.random_starts, self.noop_unit = random_starts, noop_unit
+        self._action = 0  # sent, to be taken by the next ``receive``
 
     @abstractmethod
     def new_game(self) -> None: ...
@@ -102,59 +94,61 @@ class Environment(ABC):
         """Emulator frames since the game began."""
 
     @abstractmethod
-    def _emulator_game_over(self) -> bool: ...
+    def game_over(self) -> bool:
+        """The game itself ended (a Gymnasium id's frame limit included)."""
 
     def lives(self) -> int:
         return self.ale.lives()
 
     def sticky_action_probability(self) -> float:
-        """What the emulator runs with: the option's value, a protocol's, or a Gymnasium id's own."""
         return self.ale.getFloat("repeat_action_probability")
 
+    def send(self, actions: np.ndarray) -> None:
+        """Keep the action: one game is stepped as it is received."""
+        self._action = int(actions[0])
+
+    def _receive(self) -> Emulated:
+        lives = self.lives()
+        reward = self.act(self._action)
+        return Emulated(np.array([reward]), np.array([self.game_over()]), np.array([self.lives() < lives]),
+                        np.array([self.episode_frames()]))
+
+    def screens(self) -> np.ndarray:
+        return self.get_screen()[np.newaxis]
+
+    def _begin_games(self, which: np.ndarray, phase_start: bool) -> None:
+        """A game that ends in its no-op start (at a test's frame cap, say) begins again without one."""
+        self.new_game()
+        if self.noop_unit == "frames" and self.random_starts:
+            self.noop(int(self.rng.integers(1, self.random_starts + 1)))
+            if self._ended_in_no_ops():
+                self.new_game()
+        elif self.noop_unit == "steps":
+            for _ in range(self.rng.integers(self.random_starts + 1)):
+                self.act(0)
+                if self._ended_in_no_ops():
+                    self.new_game()
+
+    def _ended_in_no_ops(self) -> bool:
+        return bool(self._over(np.array([self.game_over()]), np.array([self.episode_frames()]))[0])
+
     def state_dict(self) -> dict:
-        """The emulator with its random number generators, so a resumed run plays on exactly as it would have."""
-        return {"emulator": torch.frombuffer(bytearray(self._emulator_state()), dtype=torch.uint8)}
+        """The emulator with its random number generators, and the generator of no-op starts."""
+        return {"emulator": torch.frombuffer(bytearray(self._emulator_state()), dtype=torch.uint8),
+                "rng": self.rng.bit_generator.state}
 
     def load_state_dict(self, state: dict) -> None:
         self._restore_emulator_state(state["emulator"].numpy().tobytes())
+        self.rng.bit_generator.state = state["rng"]
+
+    def _rebuild_games(self) -> None:
+        """Nothing to do: ``load_state_dict`` restored the emulator, and the game with it."""
 
     def _emulator_state(self) -> bytes:
         return self.ale.cloneState(include_rng=True).serialize()
 
     def _restore_emulator_state(self, state: bytes) -> None:
         self.ale.restoreState(ALEState(state))
-
-    def episode_state(self) -> dict | None:
-        """What a game in progress needs besides the emulator's state to go on exactly in a resumed run; None
-        where it cannot go on, and the resumed phase begins a new game."""
-        return {"life_lost": self._life_lost}
-
-    def restore_episode_state(self, state: dict) -> None:
-        if not isinstance(state.get("life_lost"), bool):
-            raise UsageError("the snapshot is damaged: the game it stopped in cannot be read")
-        self._life_lost = state["life_lost"]
-
-    def set_mode(self, mode: str) -> None:
-        """``train`` or ``test``: decides what ends an episode (see the class docstring)."""
-        if mode not in ("train", "test"):
-            raise ValueError(f"mode must be 'train' or 'test', not {mode!r}")
-        self.mode = mode
-
-    def restart(self) -> bool:
-        """Begin the next episode; True when that needed a new game (not just the next life)."""
-        if self.mode == "train" and self._life_lost and not self.is_game_over():
-            self._life_lost = False
-            return False
-        self.new_game()
-        return True
-
-    def is_game_over(self) -> bool:
-        capped = self.mode == "test" and 0 < self.max_test_frames <= self.episode_frames()
-        return capped or self._emulator_game_over()
-
-    def is_terminal(self) -> bool:
-        life_loss_ends = self.mode == "train" and self.terminal_on_life_loss and self._life_lost
-        return life_loss_ends or self.is_game_over()
 
 
 class ALEEnvironment(Environment):
@@ -166,8 +160,10 @@ class ALEEnvironment(Environment):
 
     frame_skip: int
 
-    def __init__(self, settings: EnvironmentSettings, seed: int = 0, sound: bool = False) -> None:
-        super().__init__(settings)
+    def __init__(self, settings: EnvironmentSettings, seed: int = 0, sound: bool = False, random_starts: int = 30,
+                 noop_unit: str = "frames", history_length: int = ReplaySettings.history_length) -> None:
+        """``sound``: keep each frame's samples, for a window or a video to play."""
+        super().__init__(settings, seed, random_starts, noop_unit, history_length)
         if settings.game is None:
             raise ValueError("EnvironmentSettings.game names no game")  # the command line refuses this first
         self.rom_path, self.game = resolve_rom(settings.game)
@@ -215,14 +211,12 @@ class ALEEnvironment(Environment):
         self.ale.reset_game()
         for listener in self._frame_listeners:
             listener()
-        self._life_lost = False
         self.ale.getScreenGrayscale(self._frames[0])
         self._frames[1] = self._frames[0]
 
     def act(self, action: int) -> float:
         """Repeat the action for ``frame_skip`` frames; the summed, unclipped reward."""
         ale_action = self.action_set[action]
-        lives = self.ale.lives()
         if self.frame_skip == 1:  # the frame before this step's only one is the last of the previous step
             self._frames[1] = self._frames[0]
         reward = 0
@@ -237,7 +231,6 @@ class ALEEnvironment(Environment):
                 if frames_left > 0:
                     self._frames[0] = self._frames[1] = self.ale.getScreenGrayscale()
                 break
-        self._life_lost = self.ale.lives() < lives
         return float(reward)
 
     def noop(self, frames: int) -> None:
@@ -260,5 +253,5 @@ class ALEEnvironment(Environment):
     def episode_frames(self) -> int:
         return self.ale.getEpisodeFrameNumber()
 
-    def _emulator_game_over(self) -> bool:
+    def game_over(self) -> bool:
         return self.ale.game_over()

@@ -22,7 +22,7 @@ from ale_py import Action, ALEInterface, LoggerMode
 from gymnasium.wrappers import AtariPreprocessing
 
 from simple_dqn.dqn.environment import Environment
-from simple_dqn.dqn.settings import EnvironmentSettings
+from simple_dqn.dqn.settings import EnvironmentSettings, ReplaySettings
 from simple_dqn.errors import UsageError
 from simple_dqn.option import did_you_mean
 
@@ -60,8 +60,11 @@ class GymEnvironment(Environment):
     Its game is also over at the id's own frame limit (108,000 frames for ale-py's ids).
     """
 
-    def __init__(self, settings: EnvironmentSettings, seed: int = 0) -> None:
-        super().__init__(settings)
+    can_continue_episodes = False  # its wrappers keep counters (time limits) that no saved state restores
+
+    def __init__(self, settings: EnvironmentSettings, seed: int = 0, random_starts: int = 30,
+                 noop_unit: str = "frames", history_length: int = ReplaySettings.history_length) -> None:
+        super().__init__(settings, seed, random_starts, noop_unit, history_length)
         env_id, frame_skip, frame_pool = str(settings.game), settings.frame_skip, settings.frame_pool
         repeat_action_probability, screen_shape = settings.repeat_action_probability, settings.screen_shape
         check_atari_id(env_id)
@@ -97,7 +100,6 @@ class GymEnvironment(Environment):
         self._seed: int | None = seed
         self._screen: np.ndarray = np.zeros(screen_shape, dtype=np.uint8)
         self._game_over = False
-        self._lives = 0
 
     def num_actions(self) -> int:
         return len(self.action_meanings)
@@ -116,24 +118,16 @@ class GymEnvironment(Environment):
         self.env.unwrapped.np_random.bit_generator.state = saved["np_random"]
         self._seed = None  # seeding the first game now would undo what was restored
 
-    def episode_state(self) -> None:
-        """A Gymnasium id's wrappers keep counters of their own (time limits, frame stacks) that no saved state
-        restores: a resumed phase begins a new game."""
-        return None
-
     def new_game(self) -> None:
         observation, info = self.env.reset(seed=self._seed)
         self._seed = None  # seeded once; later games go on from the generator it set up
         self._keep(observation)
-        self._lives = info["lives"]
-        self._game_over = self._life_lost = False
+        self._game_over = False
 
     def act(self, action: int) -> float:
         observation, reward, terminated, truncated, info = self.env.step(action)
         self._keep(observation)
         self._game_over = terminated or truncated
-        self._life_lost = info["lives"] < self._lives
-        self._lives = info["lives"]
         return float(reward)
 
     def noop(self, frames: int) -> None:
@@ -150,7 +144,6 @@ class GymEnvironment(Environment):
         pooled = last if self.skips_frames_itself or before is None else np.maximum(before, last)
         self._screen = cv2.resize(pooled, self.screen_size, interpolation=cv2.INTER_AREA)
         self._game_over = self.ale.game_over()
-        self._lives = self.ale.lives()
 
     def _keep(self, observation: np.ndarray) -> None:
         if self.skips_frames_itself:
@@ -163,5 +156,5 @@ class GymEnvironment(Environment):
     def episode_frames(self) -> int:
         return self.ale.getEpisodeFrameNumber()
 
-    def _emulator_game_over(self) -> bool:
+    def game_over(self) -> bool:
         return self._game_over

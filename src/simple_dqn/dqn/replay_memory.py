@@ -197,9 +197,9 @@ class ReplayMemory:
 
     def add(self, screen: np.ndarray, action: int | np.ndarray, reward: float | np.ndarray,
             terminal: bool | np.ndarray) -> None:
-        """Store one transition of every stream: with one stream a screen (height, width) and scalars, with more
-        the screens (streams, height, width) and arrays (streams,) of all games, stream ``k``'s at index ``k``
-        (every game steps together, so the streams stay in step).
+        """Store one transition of every stream: the screens (streams, height, width) and arrays (streams,) of all
+        games, stream ``k``'s at index ``k`` (every game steps together, so the streams stay in step); with one
+        stream, a screen (height, width) and scalars will do.
 
         ``screen`` is the newest screen of the state the action was chosen on (not the one
         the action led to), so the state acted on is exactly the one replay rebuilds;
@@ -207,7 +207,7 @@ class ReplayMemory:
         """
         streams = self.streams
         entries = slice(self.current, self.current + streams)  # never wraps: the ring is a multiple of streams
-        self.screens[entries] = screen[np.newaxis] if streams == 1 else screen
+        self.screens[entries] = screen if screen.ndim == 3 else screen[np.newaxis]
         self.actions[entries] = action
         self.rewards[entries] = reward
         self.terminals[entries] = terminal

@@ -1,36 +1,14 @@
-"""The screens the agent acts on, kept apart from replay so test games never enter it."""
+"""The states the agent acts on, kept apart from replay so test games never enter it."""
 
 import numpy as np
 
 
 class StateBuffer:
-    """The last ``history_length`` screens, zeros before the episode's first screen.
+    """The last ``history_length`` screens of each of the games played at once, zeros before an episode's first.
 
     Zero padding matches what ``ReplayMemory`` rebuilds for the same step, so the
     network is trained on exactly the states it acted on.
     """
-
-    def __init__(self, history_length: int, screen_shape: tuple[int, int]) -> None:
-        self.screens = np.zeros((history_length, *screen_shape), dtype=np.uint8)
-
-    def start_episode(self, screen: np.ndarray) -> None:
-        self.screens.fill(0)
-        self.screens[-1] = screen
-
-    def add(self, screen: np.ndarray) -> None:
-        self.screens[:-1] = self.screens[1:]
-        self.screens[-1] = screen
-
-    def newest(self) -> np.ndarray:
-        return self.screens[-1]
-
-    def state(self) -> np.ndarray:
-        """uint8 (history_length, height, width), oldest first; a view, copy it to keep it."""
-        return self.screens
-
-
-class StateBuffers:
-    """The last ``history_length`` screens of each of several games played at once, as ``StateBuffer`` keeps one's."""
 
     def __init__(self, games: int, history_length: int, screen_shape: tuple[int, int]) -> None:
         self.screens = np.zeros((games, history_length, *screen_shape), dtype=np.uint8)
@@ -45,9 +23,6 @@ class StateBuffers:
         kept = self.screens[which, 1:]
         self.screens[which, :-1] = kept
         self.screens[which, -1] = screens[which]
-
-    def newest(self) -> np.ndarray:
-        return self.screens[:, -1]
 
     def states(self) -> np.ndarray:
         """uint8 (games, history_length, height, width), oldest screen first; a view, copy it to keep it."""

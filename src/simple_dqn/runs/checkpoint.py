@@ -1,6 +1,6 @@
 """Snapshots: everything needed to test, play or resume a run, in a file that cannot run code.
 
-This module alone knows a snapshot's format; each part gives and takes its own state.  Version 2,
+This module alone knows a snapshot's format; each part gives and takes its own state.  Version 3,
 ``torch.save`` of a dict, loaded with ``weights_only=True``:
 
 - ``format``, ``version``, ``checksum`` (SHA-256 over every other value);
@@ -8,14 +8,14 @@ This module alone knows a snapshot's format; each part gives and takes its own s
   ``resume``), ``epoch``;
 - the parts' states: ``network`` (online and target weights, optimizer), ``agent`` (step counters,
   random generator), ``replay_memory`` (its random generator: its transitions are in the replay
-  file saved beside, ``replay_file.py``), ``environment`` (the emulator; for several games at once, the
-  phase's seeds and the actions sent since, which rebuild them), ``statistics`` (time so
-  far), and ``torch_rng``;
+  file saved beside, ``replay_file.py``), ``environment`` (the emulator and the generator of no-op
+  starts; for several games at once, the generator of seeds, the phase's seeds and the actions sent
+  since, which rebuild its games), ``statistics`` (time so far), and ``torch_rng``;
 - ``validation_states`` (compressed; None before they are drawn), ``save_id`` (the replay file
   saved with it holds the same), ``replay_saved``;
 - ``stopped``: None at an epoch's end, else the phase the run stopped in the middle of, how far it
-  went, what it had counted, and the game in progress (the environment's episode and the agent's
-  last screens).
+  went, what it had counted, and the games in progress (``Games.episode_state``: the mode, the lives
+  just lost, the states acted on).
 
 A trained agent (``agents/pong.pkl``) is a snapshot of weights only: ``network`` holds the online
 weights alone, the other parts' states are None, and ``weights_only`` is True.  It tests, plays and
@@ -23,7 +23,9 @@ evaluates as any snapshot does, and starts new runs from its weights, but cannot
 exported agent, a folder of ``model.safetensors`` and ``config.json`` (``agent_folder.py``), loads
 as one.
 
-Version 1, written before the toolkit was one package, is read and upgraded to version 2.
+Versions 1 (written before the toolkit was one package) and 2 (up to simple_dqn 2.3.0) are read, version 1
+laid out as the current one, to test, play, evaluate, export or start new runs from; a run saved in them is
+resumed by simple_dqn 2.3.0, which played its games with the random numbers drawn as they were.
 """
 
 import hashlib
@@ -38,46 +40,24 @@ from typing import Any, BinaryIO
 import numpy as np
 import torch
 
-from simple_dqn.dqn.agent import Learner
-from simple_dqn.dqn.deepqnetwork import DeepQNetwork
-from simple_dqn.dqn.environment import Environment
 from simple_dqn.dqn.replay_memory import ReplayMemory
 from simple_dqn.dqn.settings import shape_options
-from simple_dqn.dqn.vector_environment import VectorEnvironment
 from simple_dqn.errors import UsageError
 from simple_dqn.files import replace_durably, write_atomically
 from simple_dqn.runs.agent_folder import TrainedAgent, read_agent_folder
+from simple_dqn.runs.composition import Parts
 from simple_dqn.runs.replay_file import load_replay, replay_save_id, save_replay
 from simple_dqn.runs.results_csv import PHASE_ORDER
 from simple_dqn.runs.run_files import RunFiles
-from simple_dqn.runs.statistics import Statistics
 from simple_dqn.wording import shown
 
 log = logging.getLogger(__name__)
 FORMAT = "simple_dqn snapshot"
-VERSION = 2
-READABLE_VERSIONS = (1, 2)
+VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
+HUB_PREFIX = "hf://"
 # Snapshots of the toolkit before 2.1 counted no-op starts in agent steps.
 OPTIONS_OF_EARLIER_VERSIONS: dict[str, Any] = {"noop_unit": "steps"}
-
-
-@dataclass
-class Parts:
-    """What a snapshot holds the state of."""
-
-    environment: Environment | VectorEnvironment
-    network: DeepQNetwork
-    agent: Learner
-    memory: ReplayMemory | None
-    statistics: Statistics
-
-
-@dataclass
-class Episode:
-    """A game in progress: what the environment needs besides the emulator, and the agent's last screens."""
-
-    environment: dict
-    screens: np.ndarray
 
 
 @dataclass
@@ -87,7 +67,7 @@ class StoppedPhase:
     phase: str
     steps_done: int
     statistics: dict  # Statistics.phase_so_far()
-    episode: Episode | None = None
+    episode: dict | None = None  # Games.episode_state(): the games in progress, to go on with
 
 
 @dataclass(frozen=True)
@@ -95,7 +75,7 @@ class Snapshot:
     """A snapshot as loaded: read its fields here, never from the file's dict."""
 
     path: Path
-    contents: dict  # in the current version's format
+    contents: dict  # laid out as the current version's; ``version`` the one it was saved in
 
     @property
     def game(self) -> str:
@@ -135,14 +115,18 @@ class Snapshot:
             return None
         if stopped.get("phase") not in PHASE_ORDER:
             raise UsageError("the snapshot is damaged: the phase it stopped in is not one of random, train, test")
-        episode = stopped.get("episode")
+        episode = stopped.get("episode") if self.contents["version"] == VERSION else None  # none resumes them
         if episode is not None and not (isinstance(episode, dict) and isinstance(episode.get("screens"), torch.Tensor)
                                         and episode["screens"].dtype == torch.uint8
-                                        and episode["screens"].dim() in (3, 4)
-                                        and isinstance(episode.get("environment"), dict)):
-            raise UsageError("the snapshot is damaged: the game it stopped in cannot be read")
+                                        and episode["screens"].dim() == 4):
+            raise UsageError("the snapshot is damaged: the games it stopped in cannot be read")
         return StoppedPhase(stopped["phase"], stopped["steps_done"], stopped["statistics"],
-                            Episode(episode["environment"], episode["screens"].numpy()) if episode else None)
+                            episode | {"screens": episode["screens"].numpy()} if episode else None)
+
+    @property
+    def from_earlier_version(self) -> bool:
+        """Saved by simple_dqn 2.3.0 or earlier, whose runs this version cannot go on with exactly."""
+        return self.contents["version"] != VERSION
 
     def resume_point(self) -> tuple[int, str]:
         """Where a resumed run begins: the phase it stopped in the middle of, or the next epoch."""
@@ -161,14 +145,14 @@ def save_checkpoint(run: RunFiles, epoch: int, parts: Parts, *, options: dict, v
         if parts.memory is not None and replay_saved:
             save_replay(run.pending_replay, parts.memory, save_id, epoch)
         contents = {
-            "game": parts.environment.game,
-            "actions": parts.environment.action_names(),
+            "game": parts.games.game,
+            "actions": parts.games.action_names(),
             "options": {name: value for name, value in options.items() if name not in ("load_weights", "resume")},
             "epoch": epoch,
             "network": parts.network.state_dict(),
             "agent": parts.agent.state_dict(),
             "replay_memory": parts.memory.state_dict() if parts.memory is not None else None,
-            "environment": parts.environment.state_dict(),
+            "environment": parts.games.state_dict(),
             "statistics": parts.statistics.state_dict(),
             "torch_rng": torch.get_rng_state(),
             "validation_states": pack_screens(validation_states) if validation_states is not None else None,
@@ -223,8 +207,7 @@ def _stopped_contents(stopped: StoppedPhase | None) -> dict | None:
         return None
     episode = stopped.episode
     return {"phase": stopped.phase, "steps_done": stopped.steps_done, "statistics": stopped.statistics,
-            "episode": {"environment": episode.environment, "screens": torch.from_numpy(episode.screens)}
-            if episode else None}
+            "episode": episode | {"screens": torch.from_numpy(episode["screens"])} if episode else None}
 
 
 def restore(snapshot: Snapshot, parts: Parts, *, resume: bool, allow_empty_replay: bool) -> np.ndarray | None:
@@ -239,8 +222,7 @@ def restore(snapshot: Snapshot, parts: Parts, *, resume: bool, allow_empty_repla
         return None
     parts.agent.load_state_dict(contents["agent"])
     torch.set_rng_state(contents["torch_rng"])
-    if contents["environment"] is not None:  # absent from the snapshots of earlier versions
-        parts.environment.load_state_dict(contents["environment"])
+    parts.games.load_state_dict(contents["environment"])
     parts.statistics.load_state_dict(contents["statistics"])
     if parts.memory is not None:
         parts.memory.load_state_dict(contents["replay_memory"])
@@ -319,10 +301,10 @@ def _update(digest: "hashlib._Hash", value: object) -> None:
 
 def load_snapshot(path: str | Path) -> Snapshot:
     """The snapshot's contents, or a UsageError saying why the file is not a usable snapshot; an exported agent's
-    folder is read as a weights-only snapshot."""
-    if str(path).startswith("hf://"):
-        raise UsageError(f"{path} names an agent on the Hugging Face Hub, which the scripts and --load_weights fetch "
-                         "(./test.sh {path}): here give a snapshot file or an exported folder")
+    folder is read as a weights-only snapshot, an agent on the Hub (hf://USER/NAME) fetched first."""
+    if str(path).startswith(HUB_PREFIX):
+        from simple_dqn.runs.hub_agents import download  # huggingface_hub adds 0.15 s to a start: only for its agents
+        path = download(str(path))
     path = Path(path)
     if not path.exists():
         raise UsageError(f"snapshot {path} does not exist")
@@ -348,7 +330,7 @@ def load_snapshot(path: str | Path) -> Snapshot:
     if stored != checksum(contents):
         raise UsageError(f"snapshot {path} is corrupt: its contents do not match the checksum saved with them")
     try:
-        return Snapshot(path, contents if contents["version"] == VERSION else _upgraded_from_version_1(contents))
+        return Snapshot(path, contents if contents["version"] != 1 else _upgraded_from_version_1(contents))
     except (KeyError, TypeError):
         raise UsageError(f"snapshot {path} is damaged: it lacks what its format version holds") from None
 
@@ -357,7 +339,7 @@ def _upgraded_from_version_1(old: dict) -> dict:
     """Version 1 kept the counters, random generators and emulator apart from the parts they belong to."""
     counters, rng = old["counters"], old["rng"]
     return {
-        "format": FORMAT, "version": VERSION, "game": old["game"], "actions": old["actions"],
+        "format": FORMAT, "version": 1, "game": old["game"], "actions": old["actions"],
         "options": old["options"], "epoch": old["epoch"], "network": old["network"],
         "agent": {"total_train_steps": counters["total_train_steps"], "weight_updates": counters["weight_updates"],
                   "rng": rng["agent"]},

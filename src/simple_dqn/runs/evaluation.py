@@ -39,7 +39,7 @@ def protocol_overrides(protocol: str | None, options: dict) -> dict[str, object]
 
 def write_evaluation(folder: Path, rewards: list[float], frames: list[int], *, game: str, environment: str,
                      protocol: str | None, overrides: dict[str, object], settings: dict, snapshot: str | None,
-                     seed: int) -> dict:
+                     seed: int | None) -> dict:
     """``episodes.csv`` and ``summary.json`` in ``folder``, each written atomically; the summary.
 
     ``std`` is the standard deviation of the games played (numpy's default, as papers report it).

@@ -6,16 +6,16 @@ rows of one never stopped.
 """
 
 import logging
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import psutil
 
-from simple_dqn.dqn.agent import Agent
+from simple_dqn.dqn.phase_loop import play_phase
 from simple_dqn.dqn.replay_memory import ReplayMemory
 from simple_dqn.dqn.settings import ReplaySettings
-from simple_dqn.runs.checkpoint import Episode, Parts, Snapshot, StoppedPhase, restore, save_checkpoint
+from simple_dqn.runs.checkpoint import Snapshot, StoppedPhase, restore, save_checkpoint
+from simple_dqn.runs.composition import Parts
 from simple_dqn.runs.results_csv import PHASE_ORDER
 from simple_dqn.runs.run_files import RunFiles
 from simple_dqn.runs.settings import LoopSettings
@@ -67,16 +67,15 @@ class PhaseRunner:
         start = 0 if resume_point is None else next(
             (index for index, (epoch, phase, _) in enumerate(plan)
              if (epoch, PHASE_ORDER.index(phase)) >= (resume_point[0], PHASE_ORDER.index(resume_point[1]))), len(plan))
-        agent = self.parts.agent
-        players = {"random": agent.play_random, "train": agent.train, "test": agent.test}
         saves = bool(self.run and self.loop.train_steps)
         for index in range(start, len(plan)):
             epoch, phase, steps = plan[index]
-            row = self._phase(epoch, phase, steps, players[phase], stopped if index == start else None)
+            row = self._phase(epoch, phase, steps, stopped if index == start else None)
             if row is None:  # stopped inside the phase: saved where it stopped, to finish the phase on resuming
                 if saves:
                     self._save(epoch, StoppedPhase(phase, self.parts.statistics.steps,
-                                                   self.parts.statistics.phase_so_far(), self._episode_in_progress()))
+                                                   self.parts.statistics.phase_so_far(),
+                                                   self.parts.games.episode_state()))
                     self.saved_on_stop = True
                 return
             if phase == "random" and self.parts.memory is not None and self.replay.replay_compress:
@@ -93,47 +92,36 @@ class PhaseRunner:
 
     def test_only(self, epoch: int) -> None:
         """One test phase, labelled with the epoch of the snapshot it tests; prints the scores."""
-        row = self._phase(epoch, "test", self.loop.test_steps, self.parts.agent.test)
+        row = self._phase(epoch, "test", self.loop.test_steps)
         if row is not None:
             print(test_result_line(row))
 
     def play(self) -> None:
-        agent = self.parts.agent
-        assert isinstance(agent, Agent)  # whole games are played one at a time (main refuses --num_envs above 1)
-        self._phase(0, "play", None, lambda _: agent.play(self.loop.play_games))
+        """Whole games, ``--play_games`` of them."""
+        self._phase(0, "play", None)
 
-    def _phase(self, epoch: int, phase: str, steps: int | None, play: Callable[[int], None],
-               stopped: StoppedPhase | None = None) -> dict | None:
+    def _phase(self, epoch: int, phase: str, steps: int | None, stopped: StoppedPhase | None = None) -> dict | None:
         """Play a phase, or the rest of one an earlier run stopped in the middle of; its CSV row.  ``steps`` is
         None for a play phase, which counts games instead."""
-        agent, statistics = self.parts.agent, self.parts.statistics
+        parts, statistics = self.parts, self.parts.statistics
         self.epoch, self.phase = epoch, phase
-        if stopped is not None and steps is not None:
-            statistics.start_phase(epoch, phase, steps, so_far=stopped.statistics)
-            steps -= stopped.steps_done
-            if stopped.episode is not None:
-                self.parts.environment.restore_episode_state(stopped.episode.environment)
-                agent.continue_episode(stopped.episode.screens)
-        else:
-            statistics.start_phase(epoch, phase, steps)
-        play(steps or 0)
+        statistics.start_phase(epoch, phase, steps, so_far=stopped.statistics if stopped else None)
+        episode = stopped.episode if stopped else None
+        if episode is not None:
+            parts.games.continue_episodes(episode)
+        steps_left = None if steps is None else steps - (stopped.steps_done if stopped else 0)
+        play_phase(parts.games, parts.agent, statistics, self.stop, phase, steps=steps_left,
+                   whole_games=self.loop.play_games if steps is None else None, new_games=episode is None)
         if self.stop.requested:
             statistics.abandon_phase()
             return None
         return statistics.end_phase(
-            exploration_rate=agent.last_exploration_rate,
-            total_train_steps=agent.total_train_steps,
-            replay_memory_count=self.parts.memory.count if self.parts.memory else 0,
-            weight_updates=agent.weight_updates,
+            exploration_rate=parts.agent.last_exploration_rate,
+            total_train_steps=parts.agent.total_train_steps,
+            replay_memory_count=parts.memory.count if parts.memory else 0,
+            weight_updates=parts.agent.weight_updates,
             meanq=self._meanq,
         )
-
-    def _episode_in_progress(self) -> Episode | None:
-        """The game a phase stopped in, to go on with exactly on resuming (with the emulator's own state)."""
-        environment = self.parts.environment.episode_state()
-        if environment is None:
-            return None
-        return Episode(environment, self.parts.agent.episode_screens())
 
     def _meanq(self) -> float:
         """The average max Q-value over distinct validation states, drawn once from replay memory."""

@@ -20,11 +20,10 @@ import numpy as np
 import torch
 import yaml
 
-import simple_dqn
+from simple_dqn import __version__
 from simple_dqn.errors import UsageError
-from simple_dqn.files import write_atomically
+from simple_dqn.files import TOOLKIT_ROOT, write_atomically
 
-TOOLKIT_ROOT = Path(simple_dqn.__file__).resolve().parents[2]
 RECORD_KEYS = {"command", "started", "options", "resumes"}  # what tells a run record from another YAML file
 
 
@@ -79,7 +78,7 @@ def _this_start(command: list[str], device: torch.device) -> dict[str, Any]:
     return {
         "command": shlex.join(command),
         "started": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "toolkit": {"version": simple_dqn.__version__, **_git_state()},
+        "toolkit": {"version": __version__, **_git_state()},
         "versions": {"python": platform.python_version(), "torch": str(torch.__version__),
                      "ale_py": importlib.metadata.version("ale-py"),
                      "gymnasium": importlib.metadata.version("gymnasium"), "numpy": np.__version__},

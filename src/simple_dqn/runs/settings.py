@@ -40,6 +40,11 @@ class LoopSettings(SettingsGroup, title="main loop", from_snapshot="resume"):
     wandb_entity: str | None = option(None, "The Weights & Biases user or team --track logs to; by default, the "
                                       "login's own.", metavar="NAME", from_snapshot="never")
 
+    @property
+    def trains(self) -> bool:
+        """Whether the run trains (and writes a CSV, snapshots and a run record), rather than tests or plays."""
+        return not self.play_games and (self.random_steps > 0 or self.train_steps > 0)
+
 
 @dataclass(frozen=True)
 class EvaluationSettings(SettingsGroup, title="evaluation", from_snapshot="never"):

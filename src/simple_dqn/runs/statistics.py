@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from simple_dqn.dqn.games import Step
 from simple_dqn.errors import UsageError
 from simple_dqn.runs.live_curves import LiveCurves
 from simple_dqn.runs.results_csv import append_csv_row
@@ -70,19 +71,23 @@ class Statistics:
         self.loss_sum = torch.zeros(())
         self.phase_start = time.perf_counter()
 
-    def on_step(self, reward: float, game_over: bool, game_frames: int = 0, game: int = 0) -> None:
-        """``game_frames``: when the game is over, how many emulator frames it lasted; ``game``: which of the
-        games played at once took the step."""
-        self.steps += 1
-        self.game_reward[game] += reward
-        if game_over:
-            self.game_rewards.append(self.game_reward[game])
-            self.game_frames.append(game_frames)
-            self.game_reward[game] = 0.0
-            if self.curves is not None:
-                self.curves.game_over(self.steps, self.game_rewards[-1], game_frames)
-            self._bar.set_postfix(games=len(self.game_rewards), last_score=self.game_rewards[-1], refresh=False)
-        self._bar.update()
+    def on_steps(self, step: Step) -> None:
+        """One agent step of each game played at once; a game over counts the game, with the emulator frames it
+        lasted."""
+        for game in range(self.games):
+            self.steps += 1
+            self.game_reward[game] += float(step.rewards[game])
+            if step.game_overs[game]:
+                self._count_game(game, int(step.episode_frames[game]))
+        self._bar.update(self.games)
+
+    def _count_game(self, game: int, frames: int) -> None:
+        self.game_rewards.append(self.game_reward[game])
+        self.game_frames.append(frames)
+        self.game_reward[game] = 0.0
+        if self.curves is not None:
+            self.curves.game_over(self.steps, self.game_rewards[-1], frames)
+        self._bar.set_postfix(games=len(self.game_rewards), last_score=self.game_rewards[-1], refresh=False)
 
     def on_update(self, loss: torch.Tensor) -> None:
         """Sum losses where they are, so a GPU is not made to wait for each one."""

@@ -8,7 +8,8 @@ from types import ModuleType
 from typing import Any
 
 from simple_dqn.errors import UsageError, first_line
-from simple_dqn.first_use import TOOLKIT_ROOT, installed
+from simple_dqn.files import TOOLKIT_ROOT
+from simple_dqn.first_use import installed
 from simple_dqn.runs.run_files import live_curves_folder, tracking_folder
 
 TRACK_REQUIREMENTS = TOOLKIT_ROOT / "requirements-track.txt"

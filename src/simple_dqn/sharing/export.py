@@ -20,14 +20,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from simple_dqn.command_line import file_options
 from simple_dqn.errors import UsageError, exit_code_of
 from simple_dqn.files import ensure_writable_folder, write_atomically
 from simple_dqn.option import OptionParser, count
 from simple_dqn.runs.agent_folder import CONFIG_FILE, MODEL_FILE, TrainedAgent, is_agent_folder, write_agent_folder
 from simple_dqn.runs.checkpoint import agent_of, load_snapshot
+from simple_dqn.runs.hub_agents import check_repo_id
 from simple_dqn.runs.run_files import fill
-from simple_dqn.sharing.hub import check_repo_id, local_source
+from simple_dqn.settings import file_options
 from simple_dqn.sharing.model_card import EPISODES_FILE, SUMMARY_FILE, VIDEO_FILE, model_card
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def export(snapshot_path: str, output: Path, *, evaluation: Path | None = None,
     """
     if repo_id is not None:
         check_repo_id(repo_id)
-    agent = agent_of(load_snapshot(local_source(snapshot_path)), file_options())
+    agent = agent_of(load_snapshot(snapshot_path), file_options())
     summary = read_summary(evaluation, agent.game, snapshot_path) if evaluation is not None else None
     check_output_folder(output)
     built = output.with_name(f".{output.name}.{secrets.token_hex(4)}.tmp")

@@ -1,8 +1,5 @@
-"""The Hugging Face Hub: an exported agent sent to a model repository, and ``hf://USER/NAME`` fetched back.
+"""The Hugging Face Hub: an exported agent sent to a model repository (fetched back by ``runs/hub_agents.py``).
 
-A fetched agent lies in the Hugging Face cache (``HF_HOME``, ``HF_HUB_CACHE``) as
-``huggingface_hub`` keeps every download: fetched once, then read from there, offline too
-(``HF_HUB_OFFLINE=1``).  Only the files that play it are fetched: its weights and config.
 Uploading takes the token ``huggingface_hub`` finds (``HF_TOKEN``, or ``hf auth login``'s).
 
 ``python -m simple_dqn.sharing.hub download hf://USER/NAME`` prints the folder it is cached in
@@ -13,65 +10,19 @@ Uploading takes the token ``huggingface_hub`` finds (``HF_TOKEN``, or ``hf auth 
 import sys
 from pathlib import Path
 
-import httpx2
-from huggingface_hub import CommitOperationAdd, HfApi, get_token, is_offline_mode, snapshot_download
-from huggingface_hub.errors import (
-    HfHubHTTPError,
-    HFValidationError,
-    LocalEntryNotFoundError,
-    RepositoryNotFoundError,
-)
-from huggingface_hub.utils import validate_repo_id
+from huggingface_hub import CommitOperationAdd, HfApi, get_token, is_offline_mode
+from huggingface_hub.errors import HfHubHTTPError
 
 from simple_dqn import __version__
 from simple_dqn.errors import UsageError, exit_code_of, first_line
 from simple_dqn.files import write_atomically
 from simple_dqn.option import OptionParser
-from simple_dqn.runs.agent_folder import CONFIG_FILE, MODEL_FILE, read_agent_folder
-from simple_dqn.sharing.model_card import LIBRARY, name_repository, names_placeholder
+from simple_dqn.runs.agent_folder import CONFIG_FILE, read_agent_folder
+from simple_dqn.runs.hub_agents import LIBRARY, NETWORK_ERRORS, PREFIX, check_repo_id, download
+from simple_dqn.sharing.model_card import name_repository, names_placeholder
 
-PREFIX = "hf://"
 CARD_FILE = "README.md"
 UPLOAD_USAGE = "./upload.sh FOLDER --repo_id USER/NAME [--dry_run] [--private]"
-NETWORK_ERRORS = (httpx2.HTTPError, OSError)
-
-
-def check_repo_id(repo_id: str, given: str = "") -> None:
-    """A model repository's id as the Hub spells it, with its owner: USER/NAME; ``given``: how the user gave it."""
-    given = given or f"--repo_id {repo_id}"
-    try:
-        validate_repo_id(repo_id)
-    except HFValidationError as error:
-        raise UsageError(f"{given}: {first_line(error)}") from None
-    if repo_id.count("/") != 1:
-        raise UsageError(f"{given}: name the owner and the repository, USER/NAME")
-
-
-def download(name: str) -> Path:
-    """The folder in the Hugging Face cache that holds the agent ``hf://USER/NAME``, fetched unless it is there."""
-    repo_id = name.removeprefix(PREFIX)
-    check_repo_id(repo_id, name)
-    try:
-        folder = Path(snapshot_download(repo_id, allow_patterns=[MODEL_FILE, CONFIG_FILE],
-                                        library_name=LIBRARY, library_version=__version__))
-    except RepositoryNotFoundError:
-        raise UsageError(f"{name}: the Hub has no model repository {repo_id}, or it is private and the token (HF_TOKEN "
-                         "or hf auth login) may not read it") from None
-    except LocalEntryNotFoundError:
-        offline = "HF_HUB_OFFLINE is set" if is_offline_mode() else "the Hub cannot be reached"
-        raise UsageError(f"{name} is not in the Hugging Face cache and {offline}: fetch it once online") from None
-    except HfHubHTTPError as error:
-        raise UsageError(f"{name}: the Hub answered {first_line(error)}") from None
-    except NETWORK_ERRORS as error:
-        raise UsageError(f"{name}: fetching it failed: {first_line(error)}") from None
-    if not (folder / CONFIG_FILE).is_file():
-        raise UsageError(f"{name} holds no {CONFIG_FILE}: it is not an agent that simple_dqn exported")
-    return folder
-
-
-def local_source(snapshot: str) -> str:
-    """The file or folder a snapshot argument names; an agent on the Hub is fetched into the cache first."""
-    return str(download(snapshot)) if snapshot.startswith(PREFIX) else snapshot
 
 
 def files_to_send(folder: Path) -> list[str]:

@@ -15,9 +15,9 @@ from huggingface_hub import EvalResult, ModelCardData
 from simple_dqn import __version__
 from simple_dqn.dqn.gym_environment import atari_ids
 from simple_dqn.runs.agent_folder import CONFIG_FILE, MODEL_FILE, TrainedAgent
+from simple_dqn.runs.hub_agents import LIBRARY
 from simple_dqn.wording import counted, shown
 
-LIBRARY = "simple_dqn"
 # Where the card names its own repository before it has one: ./upload.sh puts the id it uploads to in its place.
 REPOSITORY_PLACEHOLDER = "USER/NAME"
 SUMMARY_FILE, EPISODES_FILE, VIDEO_FILE = "summary.json", "episodes.csv", "replay.mp4"

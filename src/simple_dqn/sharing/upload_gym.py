@@ -13,9 +13,10 @@ from pathlib import Path
 
 from simple_dqn.errors import UsageError, exit_code_of
 from simple_dqn.option import OptionParser, count
+from simple_dqn.runs.hub_agents import check_repo_id
 from simple_dqn.runs.run_files import fill
 from simple_dqn.sharing.export import VIDEO_FRAMES, ToolkitRunFailed, export
-from simple_dqn.sharing.hub import check_repo_id, upload
+from simple_dqn.sharing.hub import upload
 from simple_dqn.sharing.model_card import SUMMARY_FILE
 
 USAGE = ("./upload_gym.sh RESULTS_FOLDER --repo_id USER/NAME [--snapshot SNAPSHOT] [--output FOLDER] "

@@ -21,13 +21,14 @@ from types import ModuleType
 import psutil
 
 from simple_dqn.command_line import build_parser as build_run_parser
-from simple_dqn.command_line import check_settings, flags_set_by, parse_options, refuse_configured
+from simple_dqn.command_line import check_settings, parse_options, refuse_configured
 from simple_dqn.dqn.environments import make_environment
 from simple_dqn.dqn.replay_memory import bytes_per_transition
 from simple_dqn.errors import UsageError, exit_code_of, first_line
-from simple_dqn.files import write_atomically
+from simple_dqn.files import TOOLKIT_ROOT, write_atomically
 from simple_dqn.first_use import installed
 from simple_dqn.option import OptionParser, number_type, positive_float
+from simple_dqn.settings import flags_set_by
 from simple_dqn.sweeps.run import (
     STOP_FILE,
     SWEEP_FILE,
@@ -44,7 +45,6 @@ from simple_dqn.sweeps.summary import write_summary
 from simple_dqn.wording import counted
 
 log = logging.getLogger(__name__)
-ROOT = Path(__file__).resolve().parents[3]
 # What a task needs of the project: the code, the score tables and any ROMs of the user's own.
 SHIPPED_EXCLUDES = [".git", ".venv", "__pycache__", ".pytest_cache", ".hypothesis", ".mypy_cache", ".ruff_cache",
                     "benchmarks", "tests", "snapshots", "results", "videos", "*.pkl", "*.replay*"]
@@ -63,7 +63,7 @@ def build_parser() -> OptionParser:
     add("--seeds", type=_seeds, default=[1, 2, 3], help="a number of seeds (3: seeds 1, 2 and 3) or a comma-separated "
         "list of them (default 3)")
     add("--name", help="the sweep's folder under --storage (default: sweep-DATE-TIME); the same name continues it")
-    add("--storage", type=Path, default=ROOT / "results",
+    add("--storage", type=Path, default=TOOLKIT_ROOT / "results",
         help="where the sweep's folder goes (default results/); on a cluster of several machines, a path all of "
              "them share, such as an NFS mount")
     add("--address", help="an existing Ray cluster: auto, or ray://HEAD:10001 (default: start Ray on this machine)")
@@ -284,9 +284,9 @@ def connect(address: str | None) -> ModuleType:
         (Path.home() / ".ray" / "auth_token").is_file()
     if not address or holds_token:
         os.environ.setdefault("RAY_AUTH_MODE", "token")
-    ray = installed("ray", ROOT / "requirements-sweep.txt")
+    ray = installed("ray", TOOLKIT_ROOT / "requirements-sweep.txt")
 
-    runtime_env = {"working_dir": str(ROOT), "excludes": SHIPPED_EXCLUDES, "env_vars": {"PYTHONPATH": "src"}}
+    runtime_env = {"working_dir": str(TOOLKIT_ROOT), "excludes": SHIPPED_EXCLUDES, "env_vars": {"PYTHONPATH": "src"}}
     try:
         with warnings.catch_warnings():  # Ray warns before it raises; the error below says it in one line
             warnings.simplefilter("ignore")

@@ -22,23 +22,17 @@ from simple_dqn.wording import counted
 log = logging.getLogger(__name__)
 
 
-def open_watcher(display_kind: str | None, environment: Environment, agent: Agent, statistics: Statistics,
-                 stop: StopRequest, games: int, snapshot: str | None) -> GameWatcher | None:
-    """The display the games are shown on, when asked for, and what drives it."""
-    if display_kind is None:
-        return None
-    assert isinstance(environment, ALEEnvironment)  # the command line refuses a display of any other
+def open_watcher(display_kind: str, environment: ALEEnvironment, agent: Agent, statistics: Statistics,
+                 stop: StopRequest, games: int, snapshot: str | None) -> GameWatcher:
+    """The display the games are shown on, and what drives it."""
     title = f"simple_dqn: {environment.name}{f' ({Path(snapshot).name})' if snapshot else ''}"
     display = open_display(display_kind, title, environment.action_names(), environment.sound)
     return GameWatcher(display, environment, agent, statistics, stop, games)
 
 
-def open_recorder(settings: DisplaySettings, environment: Environment, snapshot: str | None,
-                  epoch: int) -> GameRecorder | None:
-    """A recorder of every frame the environment emulates, when asked for; it is handed each one as it comes."""
-    if not (settings.record_screen_path or settings.video_file):
-        return None
-    assert isinstance(environment, ALEEnvironment)  # the command line refuses a recording of any other
+def open_recorder(settings: DisplaySettings, environment: ALEEnvironment, snapshot: str | None,
+                  epoch: int) -> GameRecorder:
+    """A recorder of every frame the environment emulates; it is handed each one as it comes."""
     names = {"game": environment.name, "epoch": epoch,
              "snapshot": Path(snapshot).stem if snapshot else environment.name}
     folder = Path(fill(settings.record_screen_path, **names)) if settings.record_screen_path else None

@@ -1,0 +1,65 @@
+"""The train phase's speed of this checkout against another git revision of it, run in turn on this machine.
+
+    .venv/bin/python benchmarks/versus_revision.py REVISION [--pairs 5] [--num_envs 1] [--train_steps 4000]
+
+Each pair runs the same short training run (same seed, same options) once with the revision's code and once
+with this checkout's, in alternating order, both with this checkout's .venv; each run's train-phase steps per
+second is read from its results CSV.  Prints every pair and the median ratio (this checkout / the revision):
+a slow spell of the machine hits both runs of a pair alike.  Nothing else should run meanwhile.
+"""
+
+import argparse
+import csv
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def train_speed(source: Path, folder: Path, options: list[str]) -> float:
+    """Steps per second of the train phase of one run of the package in ``source/src``."""
+    csv_path = folder / "rows.csv"
+    csv_path.unlink(missing_ok=True)
+    command = [sys.executable, "-m", "simple_dqn", "breakout", *options, "--csv_file", str(csv_path)]
+    done = subprocess.run(command, cwd=folder, env={**os.environ, "PYTHONPATH": str(source / "src")},
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"error: the run of {source} failed: {done.stderr.strip().splitlines()[-1]}")
+    with csv_path.open() as file:
+        return next(float(row["steps_per_second"]) for row in csv.DictReader(file) if row["phase"] == "train")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("revision", help="a git revision of this repository, such as HEAD~1 or a commit id")
+    parser.add_argument("--pairs", type=int, default=5)
+    parser.add_argument("--num_envs", type=int, default=1)
+    parser.add_argument("--train_steps", type=int, default=4000)
+    given = parser.parse_args()
+    options = ["--random_steps", "2000", "--train_steps", str(given.train_steps), "--test_steps", "0", "--epochs",
+               "1", "--replay_size", "100000", "--num_envs", str(given.num_envs), "--progress", "false",
+               "--backend", "cpu", "--tensorboard", "false", "--random_seed", "1"]
+    with tempfile.TemporaryDirectory() as scratch:
+        old = Path(scratch) / "revision"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "--quiet", str(old), given.revision],
+                       check=True)
+        try:
+            ratios = []
+            for pair in range(given.pairs):
+                order = [(old, "revision"), (ROOT, "this")] if pair % 2 == 0 else [(ROOT, "this"), (old, "revision")]
+                speeds = {name: train_speed(source, Path(scratch), options) for source, name in order}
+                ratios.append(speeds["this"] / speeds["revision"])
+                print(f"pair {pair + 1}: {given.revision} {speeds['revision']:.1f} steps/s, this checkout "
+                      f"{speeds['this']:.1f} steps/s, ratio {ratios[-1]:.3f}", flush=True)
+            print(f"median ratio (this checkout / {given.revision}) over {given.pairs} pairs: "
+                  f"{statistics.median(ratios):.3f} (min {min(ratios):.3f}, max {max(ratios):.3f})")
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)], check=True)
+
+
+if __name__ == "__main__":
+    main()
