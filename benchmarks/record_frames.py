@@ -20,19 +20,17 @@ from simple_dqn.dqn.settings import EnvironmentSettings  # noqa: E402
 
 def record(game: str, frames: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """``frames`` screens of random play (each the screen an action was chosen on) and terminal flags."""
-    environment = ALEEnvironment(EnvironmentSettings(game=game), seed=seed)
+    environment = ALEEnvironment(EnvironmentSettings(game=game), seed=seed, random_starts=0)
     rng = np.random.default_rng(seed)
     screens = np.empty((frames, 84, 84), dtype=np.uint8)
     terminals = np.zeros(frames, dtype=bool)
-    environment.new_game()
-    screen = environment.get_screen()
+    environment.new_games()
     for i in range(frames):
-        screens[i] = screen
-        environment.act(int(rng.integers(environment.num_actions())))
-        terminals[i] = environment.is_terminal()
-        if terminals[i]:
-            environment.restart()
-        screen = environment.get_screen()
+        screens[i] = environment.states()[0, -1]
+        environment.send(rng.integers(environment.num_actions(), size=1))
+        step = environment.receive()
+        terminals[i] = step.terminals[0]
+        environment.begin_next(step)
     terminals[-1] = True
     return screens, terminals
 

@@ -3,14 +3,17 @@
     .venv/bin/python benchmarks/versus_revision.py REVISION [--pairs 5] [--num_envs 1] [--train_steps 4000]
 
 Each pair runs the same short training run (same seed, same options) once with the revision's code and once
-with this checkout's, in alternating order, both with this checkout's .venv; each run's train-phase steps per
-second is read from its results CSV.  Prints every pair and the median ratio (this checkout / the revision):
-a slow spell of the machine hits both runs of a pair alike.  Nothing else should run meanwhile.
+with this checkout's, in alternating order, both with this checkout's .venv.  Of each run's train phase it reads
+the steps per second (its results CSV) and the milliseconds per agent step spent outside the network's update
+(its time split): the update dominates the phase and varies most from run to run, the rest is the loop's own
+work.  Prints every pair and the median ratios (this checkout / the revision): a slow spell of the machine hits
+both runs of a pair alike.  Nothing else should run meanwhile.
 """
 
 import argparse
 import csv
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -18,10 +21,14 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+SECONDS = r"(-?\d+(?:\.\d+)?)"
+SPLIT_LINE = re.compile(rf"time split: emulator {SECONDS} s, acting {SECONDS} s, update {SECONDS} s, "
+                        rf"other {SECONDS} s of {SECONDS} s")
 
 
-def train_speed(source: Path, folder: Path, options: list[str]) -> float:
-    """Steps per second of the train phase of one run of the package in ``source/src``."""
+def train_speed(source: Path, folder: Path, options: list[str], steps: int) -> tuple[float, float]:
+    """Steps per second of the train phase of one run of the package in ``source/src``, and its milliseconds per
+    agent step outside the update."""
     csv_path = folder / "rows.csv"
     csv_path.unlink(missing_ok=True)
     command = [sys.executable, "-m", "simple_dqn", "breakout", *options, "--csv_file", str(csv_path)]
@@ -30,7 +37,10 @@ def train_speed(source: Path, folder: Path, options: list[str]) -> float:
     if done.returncode != 0:
         sys.exit(f"error: the run of {source} failed: {done.stderr.strip().splitlines()[-1]}")
     with csv_path.open() as file:
-        return next(float(row["steps_per_second"]) for row in csv.DictReader(file) if row["phase"] == "train")
+        speed = next(float(row["steps_per_second"]) for row in csv.DictReader(file) if row["phase"] == "train")
+    train_split = SPLIT_LINE.findall(done.stderr)[1]  # the random phase's comes first
+    update, total = float(train_split[2]), float(train_split[4])
+    return speed, (total - update) / steps * 1000
 
 
 def main() -> None:
@@ -48,15 +58,19 @@ def main() -> None:
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "--quiet", str(old), given.revision],
                        check=True)
         try:
-            ratios = []
+            speed_ratios, loop_ratios = [], []
             for pair in range(given.pairs):
                 order = [(old, "revision"), (ROOT, "this")] if pair % 2 == 0 else [(ROOT, "this"), (old, "revision")]
-                speeds = {name: train_speed(source, Path(scratch), options) for source, name in order}
-                ratios.append(speeds["this"] / speeds["revision"])
-                print(f"pair {pair + 1}: {given.revision} {speeds['revision']:.1f} steps/s, this checkout "
-                      f"{speeds['this']:.1f} steps/s, ratio {ratios[-1]:.3f}", flush=True)
-            print(f"median ratio (this checkout / {given.revision}) over {given.pairs} pairs: "
-                  f"{statistics.median(ratios):.3f} (min {min(ratios):.3f}, max {max(ratios):.3f})")
+                runs = {name: train_speed(source, Path(scratch), options, given.train_steps) for source, name in order}
+                speed_ratios.append(runs["this"][0] / runs["revision"][0])
+                loop_ratios.append(runs["this"][1] / runs["revision"][1])
+                print(f"pair {pair + 1}: {given.revision} {runs['revision'][0]:.1f} steps/s "
+                      f"({runs['revision'][1]:.3f} ms a step outside the update), this checkout "
+                      f"{runs['this'][0]:.1f} steps/s ({runs['this'][1]:.3f} ms), ratios {speed_ratios[-1]:.3f} "
+                      f"and {loop_ratios[-1]:.3f}", flush=True)
+            for what, ratios in (("steps per second", speed_ratios), ("time a step outside the update", loop_ratios)):
+                print(f"{what}, this checkout / {given.revision}, median over {given.pairs} pairs: "
+                      f"{statistics.median(ratios):.3f} (min {min(ratios):.3f}, max {max(ratios):.3f})")
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)], check=True)
 

@@ -259,7 +259,7 @@ def test_a_resumed_phase_counts_on_from_where_its_progress_bar_stopped(capsys):
     statistics = Statistics(progress=True)
     statistics.start_phase(3, "train", 100, so_far={**Statistics.nothing_counted(), "steps": 40,
                                                     "game_rewards": [2.0], "game_frames": [900]})
-    statistics.on_steps(Step(np.array([1.0]), np.array([False]), np.array([False]), np.array([950])))
+    statistics.on_steps(Step(np.array([1.0]), np.array([False]), np.array([False]), np.array([950])), [])
     statistics.abandon_phase()
     shown = capsys.readouterr().err
     # The 40 steps of the earlier run are where the bar starts, not 40 steps made in no time by this one.

@@ -4,7 +4,7 @@ and into an evaluation's results."""
 import logging
 import sys
 
-from simple_dqn.runs.composition import Parts, one_game, one_game_on_screen
+from simple_dqn.runs.composition import Parts, on_screen
 from simple_dqn.runs.evaluation import played_with, protocol_overrides, summary_line, write_evaluation
 from simple_dqn.runs.outputs import RunOutputs
 from simple_dqn.runs.phases import PhaseRunner
@@ -19,18 +19,18 @@ log = logging.getLogger(__name__)
 def play(settings: Settings, parts: Parts, runner: PhaseRunner, display_kind: str | None, epoch: int,
          outputs: RunOutputs) -> int:
     """Play the games asked for, watched as asked; then the page of what the network saw and the evaluation."""
-    environment, statistics, games = one_game(parts.games), parts.statistics, settings.loop.play_games
+    environment, statistics, games = parts.games, parts.statistics, settings.loop.play_games
     snapshot_file, protocol = settings.loop.load_weights, settings.evaluation.protocol
     if protocol in ("nature", "machado") and environment.skips_frames_itself:
         log.warning("%s skips frames itself without max-pooling, which the %s protocol does not: evaluate on "
                     "its NoFrameskip id for the paper's preprocessing", settings.environment.game, protocol)
     watcher = None if display_kind is None else open_watcher(
-        display_kind, one_game_on_screen(environment), parts.agent, statistics, runner.stop, games, snapshot_file)
+        display_kind, on_screen(environment), parts.agent, statistics, runner.stop, games, snapshot_file)
     state_recorder = StateRecorder(parts.agent) if outputs.visualization_path else None
     recorder = None
     try:
         if settings.display.record_screen_path or settings.display.video_file:
-            recorder = open_recorder(settings.display, one_game_on_screen(environment), snapshot_file, epoch)
+            recorder = open_recorder(settings.display, on_screen(environment), snapshot_file, epoch)
         runner.play()
     finally:
         if watcher is not None:

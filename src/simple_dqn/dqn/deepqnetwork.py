@@ -188,11 +188,6 @@ class DeepQNetwork:
         """The greedy action for one state; the first of equal Q-values, as argmax breaks ties."""
         return int(self.online(self._to_device(state[None])).argmax(dim=1).item())
 
-    @torch.inference_mode()
-    def best_actions(self, states: np.ndarray) -> np.ndarray:
-        """The greedy action of each state, in one forward pass: int64 (batch,)."""
-        return self.online(self._to_device(states)).argmax(dim=1).cpu().numpy()
-
     def targets(self, rewards: torch.Tensor, terminals: torch.Tensor, poststates: torch.Tensor) -> torch.Tensor:
         """The reward plus the discounted value of the next state, none after a terminal; that value by the
         target rule, for the Nature DQN ``max_a Q_target(s', a)``."""

@@ -55,7 +55,7 @@ def check_atari_id(env_id: str) -> None:
 
 
 class GymEnvironment(Environment):
-    """A game through a Gymnasium id; a lost life is the environment's ``lives`` going down.
+    """A game through a Gymnasium id.
 
     Its game is also over at the id's own frame limit (108,000 frames for ale-py's ids).
     """

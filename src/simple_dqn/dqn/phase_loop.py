@@ -36,17 +36,15 @@ PHASES = {"random": PhaseKind("train", stores=True, learns=False),
 class PhaseObserver(Protocol):
     """What is told of a phase as it is played: its statistics."""
 
-    def on_steps(self, step: Step) -> None: ...
-
-    def on_update(self, loss: torch.Tensor) -> None: ...
+    def on_steps(self, step: Step, losses: list[torch.Tensor]) -> None:
+        """An agent step of every game, and the loss of each minibatch learned at it."""
 
 
 def play_phase(games: Games, agent: Agent, statistics: PhaseObserver, stop: StopRequest, phase: str, *,
                steps: int | None = None, whole_games: int | None = None, new_games: bool = True) -> None:
-    """Play ``steps`` agent steps over all games (to the next multiple of their number), or ``whole_games`` games,
-    or until ``stop`` is requested.  The phase's games begin even when a stop was asked before it: a run stopped
-    then is saved with them in progress, their no-op starts drawn, and the resumed run goes on with them.
-    ``new_games`` False: go on with the games a resumed run restored."""
+    """``steps`` agent steps over all games (to a multiple of their number), or ``whole_games`` games, or until a stop;
+    ``new_games`` False goes on with the games a resumed run restored.  New games begin even when a stop came
+    first: the run is saved with them, no-op starts drawn, and the resumed run goes on with them."""
     kind = PHASES[phase]
     games.set_mode(kind.mode)
     if new_games:
@@ -62,15 +60,13 @@ def play_phase(games: Games, agent: Agent, statistics: PhaseObserver, stop: Stop
         split.lap("acting")
         games.send(actions)
         split.lap("emulator")
-        if kind.learns:
-            for loss in agent.learn(games.count):  # the updates these steps are due, while the games step
-                statistics.on_update(loss)
+        losses = agent.learn(games.count) if kind.learns else []  # the updates these steps are due, as the games step
         split.lap("update")
         step = games.receive()
         split.lap("emulator")
         if kind.stores:
             agent.remember(states, actions, step)
-        statistics.on_steps(step)
+        statistics.on_steps(step, losses)
         finished += int(step.game_overs.sum())
         split.skip()
         if whole_games is None or finished < whole_games:  # after a play phase's last game, none is begun

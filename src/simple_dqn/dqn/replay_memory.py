@@ -197,14 +197,10 @@ class ReplayMemory:
 
     def add(self, screen: np.ndarray, action: int | np.ndarray, reward: float | np.ndarray,
             terminal: bool | np.ndarray) -> None:
-        """Store one transition of every stream: the screens (streams, height, width) and arrays (streams,) of all
-        games, stream ``k``'s at index ``k`` (every game steps together, so the streams stay in step); with one
-        stream, a screen (height, width) and scalars will do.
-
-        ``screen`` is the newest screen of the state the action was chosen on (not the one
-        the action led to), so the state acted on is exactly the one replay rebuilds;
-        ``terminal`` means the episode ended after the action.
-        """
+        """Store one transition of every game, stream ``k``'s at index ``k`` (screens (streams, height, width), arrays
+        (streams,); with one stream a screen and scalars will do).  ``screen`` is the newest of the state acted on,
+        not of the one the action led to, so replay rebuilds exactly the state acted on; ``terminal``: the episode
+        ended after the action."""
         streams = self.streams
         entries = slice(self.current, self.current + streams)  # never wraps: the ring is a multiple of streams
         self.screens[entries] = screen if screen.ndim == 3 else screen[np.newaxis]

@@ -32,6 +32,8 @@ from simple_dqn.dqn.settings import DQN_GROUPS, NetworkSettings, shape_options
 from simple_dqn.errors import UsageError
 from simple_dqn.files import write_atomically
 
+HUB_PREFIX = "hf://"  # an exported agent on the Hugging Face Hub: hf://USER/NAME
+
 FORMAT = "simple_dqn agent"
 VERSION = 1
 MODEL_FILE = "model.safetensors"

@@ -44,7 +44,7 @@ from simple_dqn.dqn.replay_memory import ReplayMemory
 from simple_dqn.dqn.settings import shape_options
 from simple_dqn.errors import UsageError
 from simple_dqn.files import replace_durably, write_atomically
-from simple_dqn.runs.agent_folder import TrainedAgent, read_agent_folder
+from simple_dqn.runs.agent_folder import HUB_PREFIX, TrainedAgent, read_agent_folder
 from simple_dqn.runs.composition import Parts
 from simple_dqn.runs.replay_file import load_replay, replay_save_id, save_replay
 from simple_dqn.runs.results_csv import PHASE_ORDER
@@ -55,7 +55,6 @@ log = logging.getLogger(__name__)
 FORMAT = "simple_dqn snapshot"
 VERSION = 3
 READABLE_VERSIONS = (1, 2, 3)
-HUB_PREFIX = "hf://"
 # Snapshots of the toolkit before 2.1 counted no-op starts in agent steps.
 OPTIONS_OF_EARLIER_VERSIONS: dict[str, Any] = {"noop_unit": "steps"}
 

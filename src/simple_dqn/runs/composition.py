@@ -8,11 +8,10 @@ import torch
 
 from simple_dqn.dqn.agent import Agent
 from simple_dqn.dqn.deepqnetwork import DeepQNetwork, resolve_device
-from simple_dqn.dqn.environment import ALEEnvironment, Environment
+from simple_dqn.dqn.environment import ALEEnvironment
 from simple_dqn.dqn.games import Games
 from simple_dqn.dqn.replay_memory import ReplayMemory, make_replay_memory
 from simple_dqn.dqn.settings import AgentSettings, NetworkSettings, ReplaySettings
-from simple_dqn.errors import UsageError
 from simple_dqn.runs.live_curves import LiveCurves
 from simple_dqn.runs.statistics import Statistics
 
@@ -58,16 +57,9 @@ def build_parts(games: Games, network_settings: NetworkSettings, agent_settings:
     return Parts(games, network, agent, memory, Statistics(csv_path, progress, curves, games.count))
 
 
-def one_game_on_screen(games: Games) -> ALEEnvironment:
-    """The game a display or a recording shows, every frame of it: one through ale-py's own interface (the command
-    line refuses any other)."""
+def on_screen(games: Games) -> ALEEnvironment:
+    """The game a display or a recording shows, every frame of it: the command line lets only one game of ale-py's
+    own interface be shown or recorded."""
     if not isinstance(games, ALEEnvironment):
-        raise UsageError("the display and recordings show one game of ale-py's own interface: use --environment ale")
-    return games
-
-
-def one_game(games: Games) -> Environment:
-    """The game that play phases play, one at a time (the command line refuses --num_envs above 1 with them)."""
-    if not isinstance(games, Environment):
-        raise UsageError("--num_envs above 1 trains and tests: play, record and evaluate play one game at a time")
+        raise TypeError(f"{games.name}: {games.count} games through {type(games).__name__} cannot be shown")
     return games

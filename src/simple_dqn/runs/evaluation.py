@@ -8,7 +8,7 @@ import statistics
 from importlib import metadata
 from pathlib import Path
 
-from simple_dqn.dqn.environment import Environment
+from simple_dqn.dqn.games import Games
 from simple_dqn.dqn.settings import AgentSettings
 from simple_dqn.files import write_atomically
 from simple_dqn.runs.scores import TABLES, human_normalised
@@ -75,7 +75,7 @@ def write_evaluation(folder: Path, rewards: list[float], frames: list[int], *, g
     return summary
 
 
-def played_with(agent: AgentSettings, max_test_frames: int, environment: Environment) -> dict:
+def played_with(agent: AgentSettings, max_test_frames: int, environment: Games) -> dict:
     """What the games were played with, as the emulator has it: a protocol's own values or what overrode them."""
     return {
         "no_op_starts_up_to": agent.random_starts,

@@ -14,9 +14,8 @@ from huggingface_hub.utils import validate_repo_id
 
 from simple_dqn import __version__
 from simple_dqn.errors import UsageError, first_line
-from simple_dqn.runs.agent_folder import CONFIG_FILE, MODEL_FILE
+from simple_dqn.runs.agent_folder import CONFIG_FILE, HUB_PREFIX, MODEL_FILE
 
-PREFIX = "hf://"
 LIBRARY = "simple_dqn"
 NETWORK_ERRORS = (httpx2.HTTPError, OSError)
 
@@ -34,7 +33,7 @@ def check_repo_id(repo_id: str, given: str = "") -> None:
 
 def download(name: str) -> Path:
     """The folder in the Hugging Face cache that holds the agent ``hf://USER/NAME``, fetched unless it is there."""
-    repo_id = name.removeprefix(PREFIX)
+    repo_id = name.removeprefix(HUB_PREFIX)
     check_repo_id(repo_id, name)
     try:
         folder = Path(snapshot_download(repo_id, allow_patterns=[MODEL_FILE, CONFIG_FILE],

@@ -61,15 +61,14 @@ def prepare_outputs(outputs: RunOutputs, loop: LoopSettings, command: list[str],
                     options: dict[str, Any], file_options: set[str]) -> None:
     """Every check has passed: only now change the files an earlier run left, and record how this one began."""
     csv_path, resume_point = outputs.csv_path, outputs.resume_point
-    if not loop.trains:
-        return
-    remove_unfinished_writes_of_run(csv_path, outputs.run_files)
+    if loop.trains:
+        remove_unfinished_writes_of_run(csv_path, outputs.run_files)
     if resume_point is not None:
         trim_results(csv_path, *resume_point)
-    elif csv_path and csv_path.exists():
+    elif loop.trains and csv_path and csv_path.exists():
         log.warning("replacing %s: no snapshot of its run exists to continue it", csv_path)
         csv_path.unlink()
-    if csv_path and resume_point is not None:
+    if loop.trains and csv_path and resume_point is not None:
         add_resume(record_path(csv_path), command, device, *resume_point, options)
-    elif csv_path:
+    elif loop.trains and csv_path:
         write_run_record(record_path(csv_path), command, options, file_options, device)

@@ -71,14 +71,16 @@ class Statistics:
         self.loss_sum = torch.zeros(())
         self.phase_start = time.perf_counter()
 
-    def on_steps(self, step: Step) -> None:
-        """One agent step of each game played at once; a game over counts the game, with the emulator frames it
-        lasted."""
+    def on_steps(self, step: Step, losses: list[torch.Tensor]) -> None:
+        """One agent step of each game played at once, and the loss of each minibatch learned at it; a game over
+        counts the game, with the emulator frames it lasted."""
         for game in range(self.games):
             self.steps += 1
             self.game_reward[game] += float(step.rewards[game])
             if step.game_overs[game]:
                 self._count_game(game, int(step.episode_frames[game]))
+        for loss in losses:
+            self._count_update(loss)
         self._bar.update(self.games)
 
     def _count_game(self, game: int, frames: int) -> None:
@@ -89,7 +91,7 @@ class Statistics:
             self.curves.game_over(self.steps, self.game_rewards[-1], frames)
         self._bar.set_postfix(games=len(self.game_rewards), last_score=self.game_rewards[-1], refresh=False)
 
-    def on_update(self, loss: torch.Tensor) -> None:
+    def _count_update(self, loss: torch.Tensor) -> None:
         """Sum losses where they are, so a GPU is not made to wait for each one."""
         if self.updates == 0 or self.loss_sum.device != loss.device:  # the first, or carried over by a resumed run
             self.loss_sum = self.loss_sum.to(loss.device) if self.updates else torch.zeros((), device=loss.device)
@@ -100,22 +102,20 @@ class Statistics:
 
     @staticmethod
     def nothing_counted() -> dict:
-        """What ``phase_so_far`` gives for a phase not yet begun."""
-        return {"steps": 0, "game_rewards": [], "game_frames": [], "game_reward": 0.0, "updates": 0, "loss_sum": 0.0,
+        """What ``phase_so_far`` gives for a phase not yet begun: no game in progress either."""
+        return {"steps": 0, "game_rewards": [], "game_frames": [], "game_reward": [], "updates": 0, "loss_sum": 0.0,
                 "seconds": 0.0}
 
     def phase_so_far(self) -> dict:
         """What a phase stopped halfway has counted, for the run that resumes it."""
-        game_reward = self.game_reward[0] if self.games == 1 else list(self.game_reward)  # one game: as before
         return {"steps": self.steps, "game_rewards": list(self.game_rewards), "game_frames": list(self.game_frames),
-                "game_reward": game_reward, "updates": self.updates, "loss_sum": float(self.loss_sum),
+                "game_reward": list(self.game_reward), "updates": self.updates, "loss_sum": float(self.loss_sum),
                 "seconds": time.perf_counter() - self.phase_start}
 
     def _go_on_from(self, so_far: dict) -> None:
-        """The counts of a phase begun by an earlier run, and the game it was in (earlier versions left it)."""
+        """The counts of a phase begun by an earlier run, and the score so far of each game it was in."""
         self.steps, self.updates = so_far["steps"], so_far["updates"]
-        game_reward = so_far.get("game_reward", 0.0)  # one score, or a list of one per game played at once
-        self.game_reward = list(game_reward) if isinstance(game_reward, list) else [game_reward] * self.games
+        self.game_reward = list(so_far["game_reward"]) or [0.0] * self.games
         if len(self.game_reward) != self.games:
             raise UsageError(f"the snapshot stopped in {counted(len(self.game_reward), 'game')} at once, not "
                              f"{self.games}: resume with the run's own --num_envs")

@@ -17,8 +17,8 @@ from simple_dqn import __version__
 from simple_dqn.errors import UsageError, exit_code_of, first_line
 from simple_dqn.files import write_atomically
 from simple_dqn.option import OptionParser
-from simple_dqn.runs.agent_folder import CONFIG_FILE, read_agent_folder
-from simple_dqn.runs.hub_agents import LIBRARY, NETWORK_ERRORS, PREFIX, check_repo_id, download
+from simple_dqn.runs.agent_folder import CONFIG_FILE, HUB_PREFIX, read_agent_folder
+from simple_dqn.runs.hub_agents import LIBRARY, NETWORK_ERRORS, check_repo_id, download
 from simple_dqn.sharing.model_card import name_repository, names_placeholder
 
 CARD_FILE = "README.md"
@@ -78,7 +78,7 @@ def _size(size: int) -> str:
 
 def main(arguments: list[str]) -> int:
     def answer() -> int:
-        if arguments[:1] == ["download"] and len(arguments) == 2 and arguments[1].startswith(PREFIX):
+        if arguments[:1] == ["download"] and len(arguments) == 2 and arguments[1].startswith(HUB_PREFIX):
             print(download(arguments[1]))
             return 0
         if arguments[:1] != ["upload"]:

@@ -22,7 +22,7 @@ import psutil
 
 from simple_dqn.command_line import build_parser as build_run_parser
 from simple_dqn.command_line import check_settings, parse_options, refuse_configured
-from simple_dqn.dqn.environments import make_environment
+from simple_dqn.dqn.environment import resolve_rom
 from simple_dqn.dqn.replay_memory import bytes_per_transition
 from simple_dqn.errors import UsageError, exit_code_of, first_line
 from simple_dqn.files import TOOLKIT_ROOT, write_atomically
@@ -162,7 +162,7 @@ def checked_games(games: list[str], train_options: list[str], evaluation_options
                                     "--protocol", protocol, *evaluation_options])
         check_settings(evaluation)
         environment = options.environment
-        names.append(game if environment.environment == "gym" else make_environment(environment, seed=0).name)
+        names.append(game if environment.environment == "gym" else resolve_rom(game)[1])
     if len(set(names)) != len(names):
         raise UsageError(f"--games names a game twice: {', '.join(games)}")
     return names

@@ -7,7 +7,8 @@ import numpy as np
 
 from simple_dqn.dqn.agent import Agent
 from simple_dqn.dqn.deepqnetwork import DeepQNetwork
-from simple_dqn.dqn.environment import ALEEnvironment, Environment
+from simple_dqn.dqn.environment import ALEEnvironment
+from simple_dqn.dqn.games import Games
 from simple_dqn.files import ensure_writable_folder
 from simple_dqn.runs.run_files import fill
 from simple_dqn.runs.statistics import Statistics
@@ -46,7 +47,7 @@ def open_recorder(settings: DisplaySettings, environment: ALEEnvironment, snapsh
     return recorder
 
 
-def write_visualization(settings: VisualizationSettings, path: Path, environment: Environment, network: DeepQNetwork,
+def write_visualization(settings: VisualizationSettings, path: Path, environment: Games, network: DeepQNetwork,
                         recorder: StateRecorder, snapshot: str | None, games: int) -> None:
     """The page of what the network looked at in the games just played."""
     states = np.stack(recorder.states)
