@@ -125,8 +125,9 @@ class Games(ABC):
 
     def _over(self, game_overs: np.ndarray, episode_frames: np.ndarray) -> np.ndarray:
         """The games over: by the emulator's word, or in test mode at ``max_test_frames`` frames."""
-        capped = self.mode == "test" and self.max_test_frames > 0
-        return game_overs | (capped & (episode_frames >= self.max_test_frames))
+        if self.mode != "test" or self.max_test_frames == 0:
+            return game_overs
+        return game_overs | (episode_frames >= self.max_test_frames)
 
     def begin_next(self, step: Step) -> None:
         """Each game's screen after ``step`` goes onto its state, unless its episode ended: then it begins the next
