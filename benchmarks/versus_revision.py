@@ -7,7 +7,9 @@ with this checkout's, in alternating order, both with this checkout's .venv.  Of
 the steps per second (its results CSV) and the milliseconds per agent step spent outside the network's update
 (its time split): the update dominates the phase and varies most from run to run, the rest is the loop's own
 work.  Prints every pair and the median ratios (this checkout / the revision): a slow spell of the machine hits
-both runs of a pair alike.  Nothing else should run meanwhile.
+both runs of a pair alike.  Where the update's code is the same in both, a third ratio gives the speed each pair's
+times outside the update make with the revision's update time in both: the update's time varies from process to
+process far more than the loop's differ.  Nothing else should run meanwhile.
 """
 
 import argparse
@@ -58,17 +60,20 @@ def main() -> None:
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "--quiet", str(old), given.revision],
                        check=True)
         try:
-            speed_ratios, loop_ratios = [], []
+            speed_ratios, loop_ratios, same_update_ratios = [], [], []
             for pair in range(given.pairs):
                 order = [(old, "revision"), (ROOT, "this")] if pair % 2 == 0 else [(ROOT, "this"), (old, "revision")]
                 runs = {name: train_speed(source, Path(scratch), options, given.train_steps) for source, name in order}
                 speed_ratios.append(runs["this"][0] / runs["revision"][0])
                 loop_ratios.append(runs["this"][1] / runs["revision"][1])
+                revision_step_ms = 1000 / runs["revision"][0]
+                same_update_ratios.append(revision_step_ms / (revision_step_ms - runs["revision"][1] + runs["this"][1]))
                 print(f"pair {pair + 1}: {given.revision} {runs['revision'][0]:.1f} steps/s "
                       f"({runs['revision'][1]:.3f} ms a step outside the update), this checkout "
                       f"{runs['this'][0]:.1f} steps/s ({runs['this'][1]:.3f} ms), ratios {speed_ratios[-1]:.3f} "
                       f"and {loop_ratios[-1]:.3f}", flush=True)
-            for what, ratios in (("steps per second", speed_ratios), ("time a step outside the update", loop_ratios)):
+            for what, ratios in (("steps per second", speed_ratios), ("time a step outside the update", loop_ratios),
+                                 ("steps per second with the revision's update time", same_update_ratios)):
                 print(f"{what}, this checkout / {given.revision}, median over {given.pairs} pairs: "
                       f"{statistics.median(ratios):.3f} (min {min(ratios):.3f}, max {max(ratios):.3f})")
         finally:
