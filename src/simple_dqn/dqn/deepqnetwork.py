@@ -150,6 +150,7 @@ class DeepQNetwork:
         """``state_shape``: (history_length, height, width) of the states it values."""
         self.num_actions = num_actions
         self.device = device
+        self.settings = settings
         self.discount_rate = settings.discount_rate
         self.clip_error = settings.clip_error
         self.min_reward, self.max_reward = settings.min_reward, settings.max_reward
@@ -165,11 +166,17 @@ class DeepQNetwork:
             self.update_target_network()
         else:
             self.target = self.online
-        self.optimizer = make_optimizer(settings, self.online.parameters())
         # bfloat16: the update's passes run under autocast; weights, optimizer and loss stay float32
         self.update_precision: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext
         if settings.update_precision == "bfloat16":
             self.update_precision = functools.partial(torch.autocast, self.device.type, dtype=torch.bfloat16)
+
+    @functools.cached_property
+    def optimizer(self) -> torch.optim.Optimizer:
+        """Made when the network first learns or saves its training state: a network that only plays (test.sh,
+        play.sh, nvis.sh) never needs one, and making PyTorch's first optimizer imports its compiler
+        (``torch._dynamo``), a second and a half of every start on 2 cores."""
+        return make_optimizer(self.settings, self.online.parameters())
 
     def update_target_network(self) -> None:
         if self.target is not self.online:
