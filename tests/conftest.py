@@ -1,11 +1,14 @@
 """Helpers for running the real command-line tools on tiny settings."""
 
+import fcntl
+import json
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,10 +21,13 @@ os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), *filter(None, [os
 if "PYTEST_XDIST_WORKER" in os.environ:
     os.environ["OMP_NUM_THREADS"] = "1"
 
-# A run small enough for a test: a few hundred steps per phase, a tiny replay memory.
+# A run small enough for a test: a few hundred steps per phase, a tiny replay memory, and 36x36 screens, on which
+# an update costs a fifth of one on the paper's 84x84 (what a run's files and schedules are does not hang on them).
+QUICK_SCREENS = ["--screen_width", "36", "--screen_height", "36"]
+PAPER_SCREENS = ["--screen_width", "84", "--screen_height", "84"]
 TINY_RUN = ["--random_steps", "200", "--train_steps", "400", "--test_steps", "300", "--replay_size", "2000",
             "--validation_size", "64", "--target_steps", "100", "--exploration_decay_steps", "1000",
-            "--max_test_frames", "800", "--progress", "false", "--backend", "cpu"]
+            "--max_test_frames", "800", "--progress", "false", "--backend", "cpu", *QUICK_SCREENS]
 
 
 def run_command(command: list[str], timeout: float = 300) -> subprocess.CompletedProcess:
@@ -63,11 +69,27 @@ def assert_clear_error(result: subprocess.CompletedProcess, *fragments: str) -> 
         assert fragment in lines[0], lines[0]
 
 
+def made_once(tmp_path_factory: pytest.TempPathFactory, worker_id: str, name: str, make: Callable[[Path], Any]) -> Any:
+    """What ``make(folder)`` returns (JSON), made by the first test process that asks and read by the others: with
+    a test process per core (pytest-xdist), a fixture of the session alone would be made once in each."""
+    if worker_id == "master":
+        return make(tmp_path_factory.mktemp(name))
+    folder = tmp_path_factory.getbasetemp().parent / name  # the folder the test processes share
+    folder.mkdir(exist_ok=True)
+    with open(folder / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        made = folder / "made.json"
+        if not made.exists():
+            made.write_text(json.dumps(make(folder)))
+        return json.loads(made.read_text())
+
+
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Two tiny epochs of breakout, trained once for every test that needs snapshots."""
+    """Two tiny epochs of breakout on the paper's screens, trained once for every test that needs snapshots to
+    play, show or look into."""
     folder = tmp_path_factory.mktemp("trained")
-    result = run_main("breakout", *TINY_RUN, "--epochs", "2", "--random_seed", "7",
+    result = run_main("breakout", *TINY_RUN, *PAPER_SCREENS, "--epochs", "2", "--random_seed", "7",
                       "--save_weights_prefix", str(folder / "breakout"), "--csv_file", str(folder / "breakout.csv"))
     assert result.returncode == 0, result.stderr
     return folder

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import TINY_RUN, assert_clear_error, copy_toolkit, run_command, run_main, run_script
+from conftest import PAPER_SCREENS, TINY_RUN, assert_clear_error, copy_toolkit, run_command, run_main, run_script
 from simple_dqn.command_line import CommandLine, build_parser
 from simple_dqn.runs.checkpoint import unpack_screens
 from simple_dqn.runs.results_csv import CSV_COLUMNS, TIME_COLUMNS, read_csv_rows
@@ -53,7 +53,7 @@ def test_train_sh_trains_by_game_name_into_snapshots_and_results(tmp_path):
 def test_train_sh_names_its_files_after_the_game_in_snapshots_and_results(tmp_path):
     """In a copy of the toolkit, so the real snapshots/ and results/ folders stay untouched."""
     copy = copy_toolkit(tmp_path)
-    arguments = [*TINY_RUN, "--epochs", "1", "--test_steps", "0", "--progress", "true"]
+    arguments = [*TINY_RUN, *PAPER_SCREENS, "--epochs", "1", "--test_steps", "0", "--progress", "true"]
     result = run_command([str(copy / "train.sh"), "breakout", *arguments])
     assert result.returncode == 0, result.stderr
     assert (copy / "snapshots" / "breakout_1.pkl").is_file() and (copy / "results" / "breakout.csv").is_file()

@@ -12,21 +12,23 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import MAIN, ROOT, assert_clear_error, run_script
+from conftest import MAIN, QUICK_SCREENS, ROOT, assert_clear_error, made_once, run_script
 from simple_dqn.command_line import parse_options
 from simple_dqn.dqn.games import Step
 from simple_dqn.runs.checkpoint import load_snapshot
 from simple_dqn.runs.results_csv import TIME_COLUMNS, read_csv_rows
 from simple_dqn.runs.statistics import Statistics
 
-# Epochs of a few hundred steps, a fixed seed: on the CPU every run of these settings is the same run.
-SMALL_EPOCHS = ["--random_steps", "200", "--train_steps", "300", "--test_steps", "200", "--replay_size", "2000",
+# Epochs of a few hundred steps on small screens, a fixed seed: on the CPU every run of these settings is the same
+# run.  Its test phases are long enough (a quarter of a second or more) for a test to stop a run in one.
+SMALL_EPOCHS = ["--random_steps", "200", "--train_steps", "300", "--test_steps", "300", "--replay_size", "2000",
                 "--validation_size", "64", "--target_steps", "100", "--exploration_decay_steps", "1000",
-                "--max_test_frames", "800", "--progress", "false", "--backend", "cpu", "--random_seed", "5"]
+                "--max_test_frames", "800", "--progress", "false", "--backend", "cpu", "--random_seed", "5",
+                *QUICK_SCREENS]
 
 
 def train_command(folder, epochs: int, *options: str, games: int = 1) -> list[str]:
-    """``games``: how many games the run plays at once (--num_envs)."""
+    """``games``: how many games the run plays at once (--num_envs); ``options`` come last, and win."""
     return [*MAIN, "breakout", *SMALL_EPOCHS, "--epochs", str(epochs), "--num_envs", str(games),
             "--save_weights_prefix", str(folder / "breakout"), "--csv_file", str(folder / "breakout.csv"), *options]
 
@@ -46,19 +48,17 @@ def rows_apart_from_timing(folder) -> list[dict]:
             for row in read_csv_rows(folder / "breakout.csv")]
 
 
-@pytest.fixture(scope="module")
-def uninterrupted_runs(tmp_path_factory):
-    """The rows of four epochs run in one go, by the number of games played at once; each run once, when asked."""
-    rows: dict[int, list[dict]] = {}
-
-    def rows_of(games: int) -> list[dict]:
-        if games not in rows:
-            folder = tmp_path_factory.mktemp(f"uninterrupted_{games}")
-            result = subprocess.run(train_command(folder, 4, games=games), cwd=ROOT, capture_output=True, text=True,
-                                    timeout=300)
+@pytest.fixture(scope="session")
+def uninterrupted_runs(tmp_path_factory, worker_id):
+    """The rows of four epochs run in one go, by the number of games played at once and any options of the run's
+    own; each run once in the test session, when first asked."""
+    def rows_of(games: int, options: tuple[str, ...]) -> list[dict]:
+        def run(folder):
+            result = subprocess.run(train_command(folder, 4, *options, games=games), cwd=ROOT, capture_output=True,
+                                    text=True, timeout=300)
             assert result.returncode == 0, result.stderr
-            rows[games] = rows_apart_from_timing(folder)
-        return rows[games]
+            return rows_apart_from_timing(folder)
+        return made_once(tmp_path_factory, worker_id, "_".join(["uninterrupted", str(games), *options]), run)
     return rows_of
 
 
@@ -69,8 +69,14 @@ def games() -> int:
 
 
 @pytest.fixture
-def uninterrupted(uninterrupted_runs, games):
-    return uninterrupted_runs(games)
+def options() -> tuple[str, ...]:
+    """None of the run's own, unless a test is parametrized with some."""
+    return ()
+
+
+@pytest.fixture
+def uninterrupted(uninterrupted_runs, games, options):
+    return uninterrupted_runs(games, options)
 
 
 @pytest.mark.slow
@@ -117,7 +123,7 @@ def test_ctrl_c_or_sigterm_saves_where_the_run_stopped_and_resuming_completes_ev
     assert [(row["epoch"], row["phase"]) for row in rows] == [
         ("0", "random"), ("1", "train"), ("1", "test"), ("2", "train"), ("2", "test"), ("3", "train"), ("3", "test"),
         ("4", "train"), ("4", "test")]
-    assert all(row["steps"] == {"random": "200", "train": "300", "test": "200"}[row["phase"]] for row in rows)
+    assert all(row["steps"] == {"random": "200", "train": "300", "test": "300"}[row["phase"]] for row in rows)
     assert rows_apart_from_timing(tmp_path) == uninterrupted  # the game in progress went on as if never stopped
 
 
@@ -126,15 +132,15 @@ def test_ctrl_c_or_sigterm_saves_where_the_run_stopped_and_resuming_completes_ev
 def test_a_run_stopped_in_the_middle_of_a_training_game_goes_on_with_that_game_exactly(uninterrupted, tmp_path, games):
     process = subprocess.Popen(train_command(tmp_path, 50, games=games), cwd=ROOT, stderr=subprocess.PIPE, text=True)
     for line in process.stderr:
-        if "epoch 1 test:" in line:
+        if "saved " in line and "breakout_1.pkl" in line:  # epoch 2's training begins
             break
-    time.sleep(1.0)  # into epoch 2's training, whose 300 steps take about 2 s here
+    time.sleep(0.3)  # into its 300 steps, which take from half a second to two on 2 cores
     process.send_signal(signal.SIGTERM)
     rest = process.stderr.read()
     assert process.wait(timeout=60) == 0, rest
     interrupted = torch.load(tmp_path / "breakout_2.pkl", weights_only=True)["stopped"]
     assert interrupted["phase"] == "train" and 0 < interrupted["steps_done"] < 300, interrupted
-    shape = (games, 4, 84, 84)
+    shape = (games, 4, 36, 36)
     assert interrupted["episode"]["screens"].shape == shape and interrupted["episode"]["screens"].any()
     resumed = run_script("resume.sh", str(tmp_path / "breakout"), "--epochs", "4")
     assert resumed.returncode == 0, resumed.stderr
@@ -190,23 +196,24 @@ def test_resume_refuses_a_replay_memory_that_is_missing_or_not_the_snapshots_unl
     assert "going on with an empty replay memory" in allowed.stderr
 
 
-def files_limited_to(megabytes: int):
-    """A disk that fills up: files cannot grow past ``megabytes``, and writing past that fails instead of killing."""
+def files_limited_to(kilobytes: int):
+    """A disk that fills up: files cannot grow past ``kilobytes``, and writing past that fails instead of killing."""
     def limit() -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (megabytes << 20, megabytes << 20))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (kilobytes << 10, kilobytes << 10))
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     return limit
 
 
-# The replay memory of these runs takes 14 MB, a snapshot 27 MB: 4 MB stops the first, 20 MB the second.
+# With 500 transitions the replay memory takes 0.65 MB, a snapshot 1.85 MB: 256 kB stops the first, 1 MB the second.
 @pytest.mark.slow
-@pytest.mark.parametrize("megabytes", [4, 20])
+@pytest.mark.parametrize("options", [("--replay_size", "500")])
+@pytest.mark.parametrize("kilobytes", [256, 1024])
 def test_a_save_that_cannot_be_written_stops_the_run_and_keeps_the_last_snapshot_whole(uninterrupted, tmp_path,
-                                                                                      megabytes):
-    first = subprocess.run(train_command(tmp_path, 1), cwd=ROOT, capture_output=True, text=True, timeout=300)
+                                                                                      kilobytes, options):
+    first = subprocess.run(train_command(tmp_path, 1, *options), cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr
     full = subprocess.run([str(ROOT / "resume.sh"), str(tmp_path / "breakout_1.pkl"), "--epochs", "4"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300, preexec_fn=files_limited_to(megabytes))
+                          capture_output=True, text=True, timeout=300, preexec_fn=files_limited_to(kilobytes))
     assert_stops_with_clear_error(full, "could not save", "free space in", f"./resume.sh {tmp_path / 'breakout_1.pkl'}")
     assert not (tmp_path / "breakout_2.pkl").exists() and not list(tmp_path.glob(".*.tmp"))
     assert not (tmp_path / "breakout.replay.new").exists()

@@ -18,7 +18,7 @@ import yaml
 from huggingface_hub import ModelCard
 from safetensors.torch import load, save_file
 
-from conftest import MAIN, ROOT, TINY_RUN, assert_clear_error
+from conftest import MAIN, PAPER_SCREENS, ROOT, TINY_RUN, assert_clear_error
 from simple_dqn import __version__
 from simple_dqn.dqn.deepqnetwork import DeepQNetwork
 from simple_dqn.dqn.settings import NetworkSettings
@@ -131,7 +131,9 @@ def test_an_hf_name_missing_from_the_cache_offline_is_one_line(tmp_path):
 @pytest.mark.slow
 def test_a_new_run_starts_from_the_weights_of_an_agent_on_the_hub(exported, tmp_path):
     cache_as_downloaded(tmp_path, "someone/breakout", exported)
+    # float32: the agent's bfloat16 update is emulated, a hundred times slower, on a CPU without native bfloat16
     result = run([*MAIN, "breakout", "--load_weights", "hf://someone/breakout", *TINY_RUN, "--epochs", "1",
+                  *PAPER_SCREENS, "--update_precision", "float32",
                   "--save_weights_prefix", str(tmp_path / "run"), "--csv_file", str(tmp_path / "run.csv")],
                  offline_hub(tmp_path))
     assert result.returncode == 0, result.stderr

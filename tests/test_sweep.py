@@ -1,7 +1,6 @@
 """sweep.sh: many games and seeds on a real local Ray instance, a killed task resumed, the summary checked by hand."""
 
 import csv
-import fcntl
 import json
 import os
 import signal
@@ -17,7 +16,7 @@ import cv2
 import psutil
 import pytest
 
-from conftest import ROOT, TINY_RUN, assert_clear_error, run_command, run_script
+from conftest import ROOT, TINY_RUN, assert_clear_error, made_once, run_command, run_script
 from simple_dqn.first_use import installed
 from simple_dqn.runs.results_csv import read_csv_rows
 from simple_dqn.sweeps import driver as sweep
@@ -62,20 +61,10 @@ def run_killed_sweep(storage: Path) -> dict:
 @pytest.fixture(scope="module")
 def finished_sweep(tmp_path_factory: pytest.TempPathFactory,
                    worker_id: str) -> tuple[Path, subprocess.CompletedProcess, int]:
-    """The killed sweep's folder, what sweep.sh printed and the killed worker's pid: made once per test session,
-    also when several test processes (pytest-xdist) need it, the others waiting for the first to make it."""
-    if worker_id == "master":
-        storage = tmp_path_factory.mktemp("sweeps")
-        result = run_killed_sweep(storage)
-    else:
-        storage = tmp_path_factory.getbasetemp().parent / "killed_sweep"  # the folder its test processes share
-        storage.mkdir(exist_ok=True)
-        with open(storage / ".lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            made = storage / "result.json"
-            if not made.exists():
-                made.write_text(json.dumps(run_killed_sweep(storage)))
-            result = json.loads(made.read_text())
+    """The killed sweep's folder, what sweep.sh printed and the killed worker's pid: made once per test session."""
+    result = made_once(tmp_path_factory, worker_id, "killed_sweep", lambda storage: {
+        **run_killed_sweep(storage), "storage": str(storage)})
+    storage = Path(result["storage"])
     completed = subprocess.CompletedProcess(result["args"], result["returncode"], result["stdout"], result["stderr"])
     return storage / "tiny", completed, result["worker"]
 
