@@ -70,8 +70,8 @@ def main() -> None:
                 same_update_ratios.append(revision_step_ms / (revision_step_ms - runs["revision"][1] + runs["this"][1]))
                 print(f"pair {pair + 1}: {given.revision} {runs['revision'][0]:.1f} steps/s "
                       f"({runs['revision'][1]:.3f} ms a step outside the update), this checkout "
-                      f"{runs['this'][0]:.1f} steps/s ({runs['this'][1]:.3f} ms), ratios {speed_ratios[-1]:.3f} "
-                      f"and {loop_ratios[-1]:.3f}", flush=True)
+                      f"{runs['this'][0]:.1f} steps/s ({runs['this'][1]:.3f} ms), ratios {speed_ratios[-1]:.3f}, "
+                      f"{loop_ratios[-1]:.3f} and {same_update_ratios[-1]:.3f}", flush=True)
             for what, ratios in (("steps per second", speed_ratios), ("time a step outside the update", loop_ratios),
                                  ("steps per second with the revision's update time", same_update_ratios)):
                 print(f"{what}, this checkout / {given.revision}, median over {given.pairs} pairs: "

@@ -70,29 +70,38 @@ def assert_clear_error(result: subprocess.CompletedProcess, *fragments: str) -> 
 
 
 def made_once(tmp_path_factory: pytest.TempPathFactory, worker_id: str, name: str, make: Callable[[Path], Any]) -> Any:
-    """What ``make(folder)`` returns (JSON), made by the first test process that asks and read by the others: with
-    a test process per core (pytest-xdist), a fixture of the session alone would be made once in each."""
-    if worker_id == "master":
-        return make(tmp_path_factory.mktemp(name))
-    folder = tmp_path_factory.getbasetemp().parent / name  # the folder the test processes share
-    folder.mkdir(exist_ok=True)
-    with open(folder / ".lock", "w") as lock:
+    """What ``make(folder)`` returns (JSON), made in ``folder`` by the first test process that asks and read by the
+    others and by later asks: with several test processes (pytest-xdist), a fixture of the session alone would be
+    made once in each.  A make that failed fails every test that asks, at once."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base if worker_id == "master" else base.parent  # the folder the test processes share
+    folder, made = shared / name, shared / f"{name}.json"
+    with open(shared / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        made = folder / "made.json"
         if not made.exists():
-            made.write_text(json.dumps(make(folder)))
-        return json.loads(made.read_text())
+            folder.mkdir()
+            try:
+                made.write_text(json.dumps({"made": make(folder)}))
+            except BaseException as error:
+                made.write_text(json.dumps({"failed": f"{type(error).__name__}: {error}"}))
+                raise
+        outcome = json.loads(made.read_text())
+    if "failed" in outcome:
+        pytest.fail(f"{name} could not be made: {outcome['failed']}")
+    return outcome["made"]
 
 
 @pytest.fixture(scope="session")
-def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def trained_run(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
     """Two tiny epochs of breakout on the paper's screens, trained once for every test that needs snapshots to
     play, show or look into."""
-    folder = tmp_path_factory.mktemp("trained")
-    result = run_main("breakout", *TINY_RUN, *PAPER_SCREENS, "--epochs", "2", "--random_seed", "7",
-                      "--save_weights_prefix", str(folder / "breakout"), "--csv_file", str(folder / "breakout.csv"))
-    assert result.returncode == 0, result.stderr
-    return folder
+    def train(folder: Path) -> str:
+        result = run_main("breakout", *TINY_RUN, *PAPER_SCREENS, "--epochs", "2", "--random_seed", "7",
+                          "--save_weights_prefix", str(folder / "breakout"), "--csv_file",
+                          str(folder / "breakout.csv"))
+        assert result.returncode == 0, result.stderr
+        return str(folder)
+    return Path(made_once(tmp_path_factory, worker_id, "trained", train))
 
 
 @pytest.fixture

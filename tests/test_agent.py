@@ -18,13 +18,18 @@ from simple_dqn.runs.statistics import Statistics
 from simple_dqn.stopping import StopRequest
 
 
-def make_game_and_agent(memory_size: int = 5000, max_test_frames: int = 18_000,
+def make_game_and_agent(memory_size: int = 5000, max_test_frames: int = 18_000, screen_side: int = 84,
                         **settings) -> tuple[ALEEnvironment, Agent]:
+    """``screen_side`` 36 where a test counts updates and looks at no screen: an update costs a fifth."""
     agent_settings = AgentSettings(**settings)
-    game = ALEEnvironment(EnvironmentSettings(game="breakout", max_test_frames=max_test_frames), seed=1,
-                          random_starts=agent_settings.random_starts, noop_unit=agent_settings.noop_unit)
-    network = DeepQNetwork(game.num_actions(), NetworkSettings(), (4, 84, 84), True, torch.device("cpu"))
-    return game, Agent(network, ReplayMemory(memory_size, seed=1), agent_settings, game.num_actions(), seed=1)
+    environment = EnvironmentSettings(game="breakout", max_test_frames=max_test_frames, screen_width=screen_side,
+                                      screen_height=screen_side)
+    game = ALEEnvironment(environment, seed=1, random_starts=agent_settings.random_starts,
+                          noop_unit=agent_settings.noop_unit)
+    network = DeepQNetwork(game.num_actions(), NetworkSettings(), (4, screen_side, screen_side), True,
+                           torch.device("cpu"))
+    memory = ReplayMemory(memory_size, (screen_side, screen_side), seed=1)
+    return game, Agent(network, memory, agent_settings, game.num_actions(), seed=1)
 
 
 def play(game: Environment, agent: Agent, phase: str, steps: int, stop: StopRequest | None = None) -> Statistics:
@@ -117,7 +122,7 @@ def test_no_op_starts_counted_in_steps_keep_the_frame_skip_phase_of_earlier_vers
 
 
 def test_training_updates_every_4_steps_and_copies_the_target_every_target_steps():
-    game, agent = make_game_and_agent(target_steps=100)
+    game, agent = make_game_and_agent(screen_side=36, target_steps=100)
     play(game, agent, "random", 200)
     assert agent.weight_updates == 0 and agent.total_train_steps == 0
     statistics = play(game, agent, "train", 200)
@@ -184,12 +189,13 @@ def test_several_games_are_one_batch_of_states_and_actions():
     a transition per game stored in its own replay stream."""
     from simple_dqn.dqn.environments import make_games
 
-    game = make_games(EnvironmentSettings(game="breakout", num_envs=3), AgentSettings(), history_length=4, seed=2)
-    network = DeepQNetwork(game.num_actions(), NetworkSettings(), (4, 84, 84), True, torch.device("cpu"))
-    agent = Agent(network, ReplayMemory(3000, seed=1, streams=3), AgentSettings(exploration_rate_start=0.5),
+    environment = EnvironmentSettings(game="breakout", num_envs=3, screen_width=36, screen_height=36)
+    game = make_games(environment, AgentSettings(), history_length=4, seed=2)
+    network = DeepQNetwork(game.num_actions(), NetworkSettings(), (4, 36, 36), True, torch.device("cpu"))
+    agent = Agent(network, ReplayMemory(3000, (36, 36), seed=1, streams=3), AgentSettings(exploration_rate_start=0.5),
                   game.num_actions(), seed=1)
     statistics = play(game, agent, "train", 300)
     assert statistics.steps == 300 and agent.total_train_steps == 300
     # A minibatch every 4 agent steps over all games, once replay holds more than one (the first 33 transitions).
     assert agent.weight_updates == statistics.updates == 300 // 4 - 33 // 4
-    assert agent.memory.count == 300 and game.states().shape == (3, 4, 84, 84)
+    assert agent.memory.count == 300 and game.states().shape == (3, 4, 36, 36)

@@ -9,7 +9,7 @@ from conftest import ROOT, TINY_RUN, assert_clear_error, copy_toolkit, run_comma
 from simple_dqn.runs.results_csv import read_csv_rows
 
 # Small screens make the updates cheap; enough steps that the hours run out before the run ends (the whole run takes
-# some 14 s on the fastest of the 2-core machines this runs on, against 0.003 hours, 10.8 s).
+# some 14 s on 2 cores of an Intel Xeon with AMX, a fast CPU for this, against 0.003 hours, 10.8 s).
 OPTIONS = ["--train_steps", "4000", "--screen_width", "36", "--screen_height", "36", "--random_seed", "3",
            "--progress", "false", "--backend", "cpu"]
 

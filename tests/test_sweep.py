@@ -161,8 +161,11 @@ def cluster() -> str:
 
 @pytest.mark.slow
 def test_a_sweep_on_a_cluster_stopped_with_ctrl_c_is_continued_by_the_same_command(tmp_path, cluster):
+    """Started as a background job of a script is (nohup, `&`), with SIGINT ignored: SIGINT must stop it all the
+    same."""
     command = sweep_command(tmp_path, "stopped", "pong", "1", 3, "--address", cluster)
-    process = subprocess.Popen(command, cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     run = tmp_path / "stopped" / "pong_s1"
     wait_for(run / "pong_1.pkl", process)
     process.send_signal(signal.SIGINT)

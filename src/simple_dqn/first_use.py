@@ -9,6 +9,7 @@ import importlib.metadata
 import re
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 from types import ModuleType
 
@@ -51,7 +52,7 @@ def _complete(module: str, wanted: str) -> bool:
     if _version(module) != wanted:
         return False
     commands = importlib.metadata.distribution(module).entry_points.select(group="console_scripts")
-    return all((Path(sys.executable).parent / command.name).exists() for command in commands)
+    return all((Path(sysconfig.get_path("scripts")) / command.name).exists() for command in commands)
 
 
 def _install(module: str, wanted: str, requirements: Path) -> None:

@@ -1,14 +1,14 @@
 """Stopping at a safe point: what Ctrl-C, SIGTERM and a viewer's ``q`` do.
 
-Each asks the one ``StopRequest`` of the run; the agent finishes its step and its phase loop
-ends, then the phase runner saves a snapshot where the run stopped (see ``runs/phases.py``).
+Each asks the one ``StopRequest`` of the run; the phase loop finishes its step and ends, then the
+phase runner saves a snapshot where the run stopped (see ``runs/phases.py``).
 """
 
 import signal
 
 
 class StopRequest:
-    """Set once something asks the run to stop; read by the agent after every step."""
+    """Set once something asks the run to stop; read by the phase loop before every step."""
 
     def __init__(self) -> None:
         self.requested = False

@@ -146,8 +146,10 @@ class DeepQNetwork:
         state_shape: tuple[int, int, int],
         use_target_network: bool,
         device: torch.device,
+        learns: bool = True,
     ) -> None:
-        """``state_shape``: (history_length, height, width) of the states it values."""
+        """``state_shape``: (history_length, height, width) of the states it values; ``learns``: False where it only
+        plays (see ``optimizer``)."""
         self.num_actions = num_actions
         self.device = device
         self.settings = settings
@@ -166,17 +168,25 @@ class DeepQNetwork:
             self.update_target_network()
         else:
             self.target = self.online
+        self._optimizer = make_optimizer(settings, self.online.parameters()) if learns else None
         # bfloat16: the update's passes run under autocast; weights, optimizer and loss stay float32
         self.update_precision: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext
         if settings.update_precision == "bfloat16":
             self.update_precision = functools.partial(torch.autocast, self.device.type, dtype=torch.bfloat16)
 
-    @functools.cached_property
+    @property
     def optimizer(self) -> torch.optim.Optimizer:
-        """Made when the network first learns or saves its training state: a network that only plays (test.sh,
-        play.sh, nvis.sh) never needs one, and making PyTorch's first optimizer imports its compiler
-        (``torch._dynamo``), a second and a half of every start on 2 cores."""
-        return make_optimizer(self.settings, self.online.parameters())
+        """Made with a network that learns; for one that only plays (test.sh, play.sh, nvis.sh), only if asked.
+        Making PyTorch's first optimizer imports its compiler (``torch._dynamo``), a second and a half of a start
+        on 2 cores, which such a network is spared."""
+        if self._optimizer is None:
+            self._optimizer = make_optimizer(self.settings, self.online.parameters())
+        return self._optimizer
+
+    @optimizer.setter
+    def optimizer(self, optimizer: torch.optim.Optimizer) -> None:
+        """Another optimizer of the online network's weights, a variant's own."""
+        self._optimizer = optimizer
 
     def update_target_network(self) -> None:
         if self.target is not self.online:

@@ -50,7 +50,7 @@ def build_parts(games: Games, network_settings: NetworkSettings, agent_settings:
     device = resolve_device(network_settings.backend, network_settings.device)
     state_shape = (replay.history_length, *games.states().shape[2:])
     network = DeepQNetwork(games.num_actions(), network_settings, state_shape,
-                           use_target_network=agent_settings.target_steps > 0, device=device)
+                           use_target_network=agent_settings.target_steps > 0, device=device, learns=trains)
     memory = make_replay_memory(replay, state_shape[1:], network_settings.batch_size, seeds.memory,
                                 streams=games.count) if trains else None
     agent = Agent(network, memory, agent_settings, games.num_actions(), seeds.agent)

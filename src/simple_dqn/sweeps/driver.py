@@ -230,6 +230,9 @@ def run_sweep(options: argparse.Namespace, folder: Path, specs: list[RunSpec]) -
     failed = 0
     if waiting:
         ray = connect(options.address)
+        # Both set here, not left to Python: a sweep started as a background job (nohup, or `&` in a script) inherits
+        # Ctrl-C ignored, and Python then installs no KeyboardInterrupt of its own.
+        signal.signal(signal.SIGINT, _stop)
         signal.signal(signal.SIGTERM, _stop)
         pending: dict = {}
         try:
