@@ -33,7 +33,7 @@ def main() -> None:
     if importlib.util.find_spec("ray") is None:
         sys.exit("Ray is not in this Python: run ./sweep.sh once (it installs Ray), then this with .venv/bin/python")
     train = ["--random_steps", "500", "--train_steps", str(arguments.train_steps), "--test_steps", "1000",
-             "--replay_size", "10000", "--epochs", str(arguments.epochs), "--backend", "cpu"]
+             "--replay_size", "10000", "--epochs", str(arguments.epochs)]  # on the CPU: no run asks for a GPU
     evaluation = ["--episodes", "2", "--max_test_frames", "2000"]
     settings = {"games": arguments.games.split(","), "seeds": list(range(1, arguments.seeds + 1)),
                 "train_options": train, "protocol": "nature", "evaluation_options": evaluation}

@@ -6,9 +6,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/venv.sh"
 if [[ $# -ge 1 && ( "$1" == "-h" || "$1" == "--help" ) ]]; then
   if [[ -n "${help_module:-}" ]]; then exec "$python" -m "$help_module" --help; fi  # a script of its own options
-  echo "$usage"
-  echo
-  exec "$python" -m simple_dqn --help
+  exec "$python" -m simple_dqn.script_help "$(basename "$0")" "$usage"  # its usage, then the options that matter
 fi
 if [[ $# -eq 0 || "$1" == -* ]]; then echo "$usage" >&2; exit 2; fi
 snapshot="$1"; shift

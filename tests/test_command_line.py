@@ -4,15 +4,20 @@ import csv
 import io
 import re
 import shutil
+import signal
+import subprocess
+import time
 
 import numpy as np
 import pytest
 import torch
 
-from conftest import PAPER_SCREENS, TINY_RUN, assert_clear_error, copy_toolkit, run_command, run_main, run_script
+from conftest import PAPER_SCREENS, ROOT, TINY_RUN, assert_clear_error, copy_toolkit, run_command, run_main, run_script
 from simple_dqn.command_line import CommandLine, build_parser
+from simple_dqn.main import main
 from simple_dqn.runs.checkpoint import unpack_screens
 from simple_dqn.runs.results_csv import CSV_COLUMNS, TIME_COLUMNS, read_csv_rows
+from simple_dqn.script_help import SCRIPT_OPTIONS
 from simple_dqn.settings import declarations
 from simple_dqn.wording import counted, shown
 
@@ -106,6 +111,20 @@ def test_test_sh_plays_a_test_phase_with_the_snapshot_and_prints_the_scores(trai
     assert last.startswith("tested ") and "average" in last and "min" in last and "max" in last
     assert "epoch 2 test:" in result.stderr, "the test phase is labelled with the snapshot's epoch"
     assert read_csv_rows(trained_run / "breakout.csv") == rows_before, "testing adds no row to the training CSV"
+
+
+@pytest.mark.slow
+def test_test_sh_stopped_by_ctrl_c_says_it_wrote_nothing(trained_run):
+    process = subprocess.Popen([str(ROOT / "test.sh"), str(trained_run / "breakout_2.pkl"), "--test_steps", "100000",
+                                "--progress", "false"], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    for line in process.stderr:
+        if "with 4 actions" in line:  # the parts are built: the test phase begins in a moment
+            break
+    time.sleep(1)
+    process.send_signal(signal.SIGINT)
+    rest = process.stderr.read()
+    assert process.wait(timeout=60) == 130, rest
+    assert rest.strip().splitlines()[-1] == "stopped during epoch 2 test; nothing was written"
 
 
 @pytest.mark.slow
@@ -358,3 +377,32 @@ class Exploit:
 
     def __reduce__(self):
         return (open, (self.path, "w"))
+
+
+WRITTEN_PATHS = [(field.name, declaration.writes) for _, field, declaration in declarations() if declaration.writes]
+
+
+@pytest.mark.parametrize("option, kind", WRITTEN_PATHS, ids=[name for name, _ in WRITTEN_PATHS])
+def test_every_path_a_run_writes_is_refused_in_one_line_where_it_cannot_be_written(option, kind, tmp_path, capsys):
+    """Before anything runs: nothing is made, and the run's files are never half written into a wrong place."""
+    folder, file = tmp_path / "folder", tmp_path / "file"
+    folder.mkdir()
+    file.write_text("a file")
+    wrong_kind = [str(file)] if kind == "folder" else [str(folder), f"{tmp_path}/"]
+    unwritable = "/proc/simple_dqn/run"  # no one, root included, makes a file there
+    for path in [*wrong_kind, unwritable, str(file / "run")]:
+        assert main(["pong", f"--{option}", path]) == 2
+        lines = capsys.readouterr().err.splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"error: --{option} {path}"), lines
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["file", "folder"] and not any(folder.iterdir())
+
+
+@pytest.mark.parametrize("script", sorted(SCRIPT_OPTIONS))
+def test_a_snapshot_scripts_help_shows_its_usage_and_its_own_options_first(script):
+    result = run_script(script, "--help")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"usage: ./{script} SNAPSHOT") and len(lines) < 60
+    shown = set(re.findall(r"^  (--\w+)", result.stdout, flags=re.MULTILINE))
+    assert shown == {f"--{name}" for name in SCRIPT_OPTIONS[script]}
+    assert lines[-1].startswith("Every option of ./train.sh --help applies too")

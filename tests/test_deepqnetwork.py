@@ -1,12 +1,23 @@
 """The Q-learning update against the paper's equations, written out by hand."""
 
+import platform
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
-from simple_dqn.dqn.deepqnetwork import CenteredRMSProp, DeepQNetwork, NatureNetwork, resolve_device
-from simple_dqn.dqn.replay_memory import Minibatch
-from simple_dqn.dqn.settings import NetworkSettings
+from conftest import TINY_RUN, assert_clear_error, run_main
+from simple_dqn.dqn.deepqnetwork import (
+    CenteredRMSProp,
+    DeepQNetwork,
+    NatureNetwork,
+    device_of,
+    native_bfloat16,
+    resolve_device,
+)
+from simple_dqn.dqn.replay_memory import Minibatch, ReplayMemory
+from simple_dqn.dqn.settings import OPTIMIZERS, NetworkSettings
 from simple_dqn.errors import UsageError
 
 SCREEN = (36, 36)  # the smallest screen the Nature convolutions accept, to keep the test fast
@@ -200,6 +211,66 @@ def test_asking_for_a_gpu_without_one_is_a_clear_error():
     assert resolve_device(None, None).type == "cpu"
 
 
+@pytest.mark.parametrize("device", ["meta", "mps"])
+def test_a_device_the_network_does_not_run_on_is_refused_in_one_line(device):
+    assert_clear_error(run_main("breakout", "--device", device), "--device: expected cpu, cuda or cuda:N", device)
+
+
+def test_a_gpu_past_those_pytorch_sees_is_refused_in_one_line():
+    with pytest.raises(UsageError, match=r"^--device cuda:3: PyTorch sees 1 GPU, cuda:0 "):
+        device_of("cuda:3", gpus=1)
+    with pytest.raises(UsageError, match=r"PyTorch sees 2 GPUs, cuda:0 to cuda:1 "):
+        device_of("cuda:2", gpus=2)
+    assert device_of("cuda:1", gpus=2) == torch.device("cuda:1")
+    with pytest.raises(UsageError, match="sees none: use --device cpu"):
+        device_of("cuda", gpus=0)
+
+
+@pytest.mark.parametrize("settings", [*({"optimizer": optimizer} for optimizer in OPTIMIZERS), {"double_q": True},
+                                      {"dueling": True}, {"clip_error": 0.0}])
+def test_the_whole_update_runs_on_the_meta_device_so_no_tensor_is_left_on_another(settings):
+    """PyTorch's meta device has shapes but no data, and refuses to mix with a tensor of another device: without a
+    GPU, it catches what a GPU would, a tensor the update leaves on the CPU. The minibatch is the replay memory's,
+    with its own array types."""
+    rng = np.random.default_rng(0)
+    memory = ReplayMemory(100, SCREEN, 4, batch_size=8, seed=0)
+    for step in range(40):
+        memory.add(rng.integers(0, 256, SCREEN, dtype=np.uint8), step % 3, float(step % 2), step % 10 == 9)
+    network = DeepQNetwork(3, NetworkSettings(**settings), (4, *SCREEN), True, torch.device("meta"))
+    loss = network.train(memory.get_minibatch())
+    assert loss.device.type == "meta"
+    for state in network.optimizer.state.values():
+        assert all(value.device.type == "meta" for key, value in state.items() if key != "step")
+
+
+def test_adam_loads_a_state_saved_with_other_settings_with_its_own():
+    """simple_dqn 2.0's Adam was unfused, and PyTorch keeps an unfused Adam's step counts on the CPU: it moves them
+    to the GPU, where the fused step needs them, only when it loads the state with the fused settings (otherwise,
+    "state_steps ... cuda:0 and cpu" at the first update)."""
+    earlier = make_network(optimizer="adam")
+    earlier.optimizer = torch.optim.Adam(earlier.online.parameters(), lr=0.00025, eps=1e-8)  # as 2.0 made it
+    earlier.train(hand_made_batch())
+    assert earlier.state_dict()["optimizer"]["param_groups"][0]["fused"] is None
+    resumed = make_network(optimizer="adam")
+    loaded_with = []
+    resumed.optimizer.register_load_state_dict_post_hook(
+        lambda optimizer: loaded_with.extend(group["fused"] for group in optimizer.param_groups))
+    resumed.load_state_dict(earlier.state_dict(), with_training_state=True)
+    assert loaded_with == [True]
+    resumed.train(hand_made_batch())
+
+
+@pytest.mark.filterwarnings("ignore:.*copying from a non-meta parameter")  # the meta device holds no weights
+def test_an_adam_state_saved_on_the_cpu_resumes_on_a_device_of_another_adam():
+    """The same the other way: the CPU's fused Adam saved its step counts with the weights, and the meta device's
+    unfused Adam reads them as numbers, on the CPU."""
+    saved = make_network(optimizer="adam")
+    saved.train(hand_made_batch())
+    elsewhere = DeepQNetwork(3, NetworkSettings(optimizer="adam"), (4, *SCREEN), True, torch.device("meta"))
+    elsewhere.load_state_dict(saved.state_dict(), with_training_state=True)
+    assert elsewhere.train(hand_made_batch()).device.type == "meta"
+
+
 def test_adam_takes_its_epsilon_from_the_option():
     network = make_network(optimizer="adam", learning_rate=1e-4, adam_epsilon=6.4e-7)
     assert isinstance(network.optimizer, torch.optim.Adam)
@@ -226,3 +297,27 @@ def test_a_bfloat16_update_gives_nearly_the_float32_loss_and_keeps_float32_weigh
     assert half == pytest.approx(full, rel=0.05)
     rounded.train(batch)
     assert all(parameter.dtype == torch.float32 for parameter in rounded.online.parameters())
+
+
+def test_bfloat16_is_native_on_a_cpu_whose_flags_name_bfloat16_instructions():
+    if platform.machine() != "x86_64":
+        pytest.skip("the flags below are x86's")
+    flags = set(Path("/proc/cpuinfo").read_text().split())
+    assert native_bfloat16(torch.device("cpu")) == bool(flags & {"avx512_bf16", "amx_bf16"})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_a_run_warns_at_the_start_when_its_bfloat16_update_would_be_emulated(tmp_path, precision):
+    result = run_main("breakout", *TINY_RUN, "--random_steps", "100", "--train_steps", "0", "--test_steps", "0",
+                      "--epochs", "1", "--update_precision", precision, "--save_weights_prefix",
+                      str(tmp_path / "breakout"), "--csv_file", str(tmp_path / "breakout.csv"))
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    warnings = [number for number, line in enumerate(lines) if "--update_precision bfloat16:" in line]
+    emulated = precision == "bfloat16" and not native_bfloat16(torch.device("cpu"))
+    assert len(warnings) == emulated, result.stderr
+    if emulated:  # before the run's first line about its game, in one line with the slowdown
+        [warning] = warnings
+        assert warning < next(number for number, line in enumerate(lines) if "with 4 actions" in line)
+        assert "times as long as in float32" in lines[warning]

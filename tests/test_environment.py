@@ -1,6 +1,7 @@
 """The ALE environment on real ROMs: preprocessing, what ends an episode, and finding games."""
 
 import shutil
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -145,6 +146,18 @@ def test_a_rom_file_of_the_users_own_is_used(tmp_path, monkeypatch):
     shutil.copy(roms.get_rom_path("pong"), tmp_path / "pong.bin")
     assert resolve_rom("roms/pong.bin") == (tmp_path / "pong.bin", "pong")
     assert ALEEnvironment(EnvironmentSettings(game="pong")).rom_path == tmp_path / "pong.bin"
+
+
+def test_a_rom_file_that_is_not_there_says_which_rom_plays_instead(caplog, tmp_path):
+    caplog.set_level("INFO")
+    missing = tmp_path / "roms" / "pong.bin"
+    path, name = resolve_rom(str(missing))
+    assert name == "pong" and path == Path(roms.get_rom_path("pong"))
+    [line] = caplog.messages
+    assert line == f"{missing} is not there: playing {path}, the ROM ale-py ships for pong"
+    caplog.clear()
+    resolve_rom("pong")  # a game's name asks for no file: nothing to say
+    assert caplog.messages == []
 
 
 def test_an_unknown_game_lists_close_matches():

@@ -1,12 +1,18 @@
 """Gymnasium ids as a second backend, and evaluation under the papers' protocols."""
 
 import json
+import os
+import re
+import shlex
+import signal
 import statistics
+import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import TINY_RUN, assert_clear_error, copy_toolkit, run_command, run_main, run_script
+from conftest import ROOT, TINY_RUN, assert_clear_error, copy_toolkit, made_once, run_command, run_main, run_script
 from simple_dqn.command_line import parse_options
 from simple_dqn.dqn.environment import ALEEnvironment
 from simple_dqn.dqn.environments import make_environment
@@ -15,6 +21,8 @@ from simple_dqn.dqn.settings import EnvironmentSettings
 from simple_dqn.runs.evaluation import protocol_overrides
 from simple_dqn.runs.results_csv import read_csv_rows
 from simple_dqn.runs.scores import human_normalised
+from simple_dqn.sweeps.run import plan_runs
+from simple_dqn.sweeps.summary import game_results, write_summary
 
 
 @pytest.fixture(scope="module")
@@ -236,3 +244,119 @@ def test_the_readme_path_train_sh_on_an_id_then_evaluate_sh_and_test_gym_sh_into
     summary = json.loads((toolkit / "results" / "Breakout-v0" / "summary.json").read_text())
     assert summary["protocol"] == "gym" and summary["settings"]["sticky_actions"] == 0.25
     assert summary["settings"]["frame_skip"] == [2, 3, 4]
+
+
+# An evaluation stopped by Ctrl-C or SIGTERM keeps the games it played: the shipped agent, games of 400 frames.
+AGENT = ROOT / "agents" / "breakout.pkl"
+SHORT_GAMES = ["--max_test_frames", "400", "--backend", "cpu"]
+
+
+def stopped_after_games(script: str, arguments: list[str], stop: signal.Signals) -> subprocess.CompletedProcess:
+    """``script`` with ``arguments``, sent ``stop`` once its progress bar counts two finished games."""
+    process = subprocess.Popen([str(ROOT / script), *arguments], cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    assert process.stderr is not None
+    seen = b""
+    while max(map(int, re.findall(rb"games=(\d+)", seen)), default=0) < 2:
+        chunk = os.read(process.stderr.fileno(), 4096)  # the bar ends its updates with \r, not a line
+        assert chunk, seen.decode()
+        seen += chunk
+    process.send_signal(stop)
+    stdout, rest = process.communicate(timeout=120)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout.decode(), (seen + rest).decode())
+
+
+def kept_games(result: subprocess.CompletedProcess, folder: Path, planned: int) -> tuple[dict, list[str]]:
+    """What a stopped evaluation kept, checked against what it says: its summary, and the command of the rest."""
+    assert result.returncode == 130, result.stderr
+    assert "Traceback" not in result.stderr
+    said = re.search(rf"stopped after (\d+) of {planned} games; (.+)/episodes.csv and summary.json hold them, marked "
+                     r"incomplete; play the other (\d+) with a seed and a folder of their own: (.+)", result.stderr)
+    assert said, result.stderr
+    played = int(said[1])
+    assert 2 <= played < planned and int(said[3]) == planned - played and said[2] == str(folder)
+    rows = read_csv_rows(folder / "episodes.csv")
+    summary = json.loads((folder / "summary.json").read_text())
+    returns = [float(row["return"]) for row in rows]
+    assert len(rows) == summary["episodes"] == played
+    assert summary["complete"] is False and summary["episodes_planned"] == planned
+    assert summary["mean"] == pytest.approx(statistics.fmean(returns)) and summary["max"] == max(returns)
+    assert f": {played} of {planned} games (stopped early), mean {summary['mean']:.1f} ± {summary['std']:.1f} " \
+           f"(min {min(returns):g}, max {max(returns):g})" in result.stdout
+    return summary, shlex.split(said[4])
+
+
+@pytest.fixture
+def stopped_evaluation(tmp_path_factory, worker_id) -> tuple[subprocess.CompletedProcess, Path]:
+    """evaluate.sh stopped by Ctrl-C after a few of its 12 games, its results where a sweep's run keeps them; made
+    once for the tests that look at it."""
+    def stop(sweep: Path) -> dict:
+        folder = sweep / "breakout_s4" / "evaluation"
+        result = stopped_after_games("evaluate.sh", [str(AGENT), "--episodes", "12", *SHORT_GAMES, "--random_seed",
+                                                     "4", "--results_folder", str(folder)], signal.SIGINT)
+        return {"returncode": result.returncode, "stdout": result.stdout, "stderr": result.stderr,
+                "folder": str(folder)}
+    made = made_once(tmp_path_factory, worker_id, "stopped_evaluation", stop)
+    return subprocess.CompletedProcess([], made["returncode"], made["stdout"], made["stderr"]), Path(made["folder"])
+
+
+@pytest.mark.slow
+def test_an_evaluation_stopped_by_ctrl_c_writes_the_games_it_played_marked_incomplete(stopped_evaluation):
+    result, folder = stopped_evaluation
+    summary, _ = kept_games(result, folder, 12)
+    assert summary["random_seed"] == 4 and summary["protocol"] == "nature"
+
+
+@pytest.mark.slow
+def test_the_rest_of_a_stopped_evaluation_is_played_by_the_command_it_prints_with_a_seed_and_folder_of_its_own(
+        stopped_evaluation):
+    result, folder = stopped_evaluation
+    summary, rest = kept_games(result, folder, 12)
+    left = 12 - summary["episodes"]
+    assert rest == ["./evaluate.sh", str(AGENT), "--protocol", "nature", *SHORT_GAMES, "--episodes", str(left),
+                    "--random_seed", "5", "--results_folder", str(folder / "rest")]
+    kept = {name: (folder / name).read_bytes() for name in ("episodes.csv", "summary.json")}
+    played = run_command([str(ROOT / rest[0]), *rest[1:], "--progress", "false"])
+    assert played.returncode == 0, played.stderr
+    rest_summary = json.loads((folder / "rest" / "summary.json").read_text())
+    assert rest_summary["complete"] is True and rest_summary["episodes"] == rest_summary["episodes_planned"] == left
+    assert rest_summary["random_seed"] == 5 and rest_summary["settings"] == summary["settings"]
+    assert {name: (folder / name).read_bytes() for name in kept} == kept
+
+
+@pytest.mark.slow
+def test_export_sh_refuses_an_evaluation_stopped_early_in_one_line(stopped_evaluation, tmp_path):
+    result, folder = stopped_evaluation
+    summary, _ = kept_games(result, folder, 12)
+    refused = run_script("export.sh", str(AGENT), "--evaluation", str(folder), "--output", str(tmp_path / "export"),
+                         "--video_frames", "0")
+    assert_clear_error(refused, f"was stopped after {summary['episodes']} of 12 games")
+    assert not (tmp_path / "export").exists()
+
+
+@pytest.mark.slow
+def test_a_sweep_counts_no_run_whose_evaluation_was_stopped_early(stopped_evaluation):
+    result, folder = stopped_evaluation
+    kept_games(result, folder, 12)
+    sweep = folder.parent.parent
+    specs = plan_runs(sweep, {"games": ["breakout"], "seeds": [4], "train_options": [], "protocol": "nature",
+                              "evaluation_options": []})
+    [row] = game_results(specs)
+    assert row["runs"] == 0 and row["mean"] is None
+    write_summary(sweep, specs)
+    assert "Not evaluated (failed or unfinished): breakout_s4." in (sweep / "summary.md").read_text()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script, options, stop, restated", [
+    ("evaluate.sh", [], signal.SIGTERM, ["--protocol", "nature"]),
+    ("test_gym.sh", ["Breakout-v0", "--environment", "gym"], signal.SIGTERM, ["Breakout-v0", "--environment", "gym"]),
+    ("test.sh", [], signal.SIGINT, ["--random_steps", "0", "--train_steps", "0"]),
+], ids=["evaluate.sh-SIGTERM", "test_gym.sh-SIGTERM", "test.sh-SIGINT"])
+def test_every_evaluation_script_stopped_by_either_signal_keeps_what_it_played(tmp_path, script, options, stop,
+                                                                              restated):
+    result = stopped_after_games(script, [str(AGENT), *options, "--episodes", "12", *SHORT_GAMES, "--random_seed",
+                                          "7", "--results_folder", str(tmp_path)], stop)
+    summary, rest = kept_games(result, tmp_path, 12)
+    assert rest == [f"./{script}", str(AGENT), *restated, *SHORT_GAMES, "--episodes", str(12 - summary["episodes"]),
+                    "--random_seed", "8", "--results_folder", str(tmp_path / "rest")]

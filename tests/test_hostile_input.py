@@ -14,6 +14,7 @@ from simple_dqn.dqn.replay_memory import ReplayMemory
 from simple_dqn.errors import UsageError
 from simple_dqn.runs.checkpoint import checksum, load_snapshot
 from simple_dqn.runs.replay_file import load_replay
+from simple_dqn.settings import declarations
 
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -94,6 +95,24 @@ def test_any_value_of_any_option_is_taken_or_refused_in_one_line(option, value):
         assert stop.code == 2
     except UsageError as error:
         assert "\n" not in str(error)
+
+
+WRITTEN_PATHS = [f"--{field.name}" for _, field, declaration in declarations() if declaration.writes]
+# Paths no run can write to, on any machine: folders, a path through a file, a folder no one can write in, names
+# the file system refuses.
+UNWRITABLE = ["/", f"{ROOT / 'src'}/", str(ROOT / "README.md" / "run"), "/proc/simple_dqn/run", "/proc/version/run",
+              "run\x00", "r" * 300]
+
+
+@FUZZ
+@given(option=st.sampled_from(WRITTEN_PATHS), path=st.one_of(st.sampled_from(UNWRITABLE), st.text(max_size=12)))
+def test_any_path_a_run_writes_is_taken_or_refused_in_one_line(option, path):
+    try:
+        check_settings(parse_options(["breakout", option, path]))
+    except UsageError as error:
+        assert "\n" not in str(error)
+    else:
+        assert path not in UNWRITABLE
 
 
 @pytest.mark.slow

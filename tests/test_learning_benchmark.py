@@ -8,9 +8,10 @@ import yaml
 from conftest import ROOT, TINY_RUN, assert_clear_error, copy_toolkit, run_command, run_main
 from simple_dqn.runs.results_csv import read_csv_rows
 
-# Small screens make the updates cheap; enough steps that the hours run out before the run ends (the whole run takes
-# some 14 s on 2 cores of an Intel Xeon with AMX, a fast CPU for this, against 0.003 hours, 10.8 s).
-OPTIONS = ["--train_steps", "4000", "--screen_width", "36", "--screen_height", "36", "--random_seed", "3",
+# Small screens make the updates cheap; enough steps that the hours run out before the run ends (4,000 took some 14 s
+# on 2 cores of an Intel Xeon with AMX, a fast CPU for this, so 2,500 some 10 s, against 0.002 hours, 7.2 s) and
+# long enough for the run to start up first (3.5 s on an AMD EPYC without AVX-512, the slowest).
+OPTIONS = ["--train_steps", "2500", "--screen_width", "36", "--screen_height", "36", "--random_seed", "3",
            "--progress", "false", "--backend", "cpu"]
 
 
@@ -26,9 +27,9 @@ def toolkit(tmp_path):
 @pytest.mark.slow
 def test_a_run_stopped_after_its_hours_goes_on_when_started_again(toolkit):
     learning = str(toolkit / "benchmarks" / "learning.sh")
-    stopped = run_command([learning, "pong", "smoke", "--hours", "0.003", *OPTIONS])
+    stopped = run_command([learning, "pong", "smoke", "--hours", "0.002", *OPTIONS])
     assert stopped.returncode == 0, stopped.stderr
-    assert "stopped after 0.003 hours with benchmarks/learning/pong_smoke/snapshots/pong_" in stopped.stderr
+    assert "stopped after 0.002 hours with benchmarks/learning/pong_smoke/snapshots/pong_" in stopped.stderr
     folder = toolkit / "benchmarks" / "learning" / "pong_smoke"
     stopped_rows = read_csv_rows(folder / "pong.csv")
     assert (folder / "learning.png").stat().st_size > 0 and len(stopped_rows) < 5

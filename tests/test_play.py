@@ -12,11 +12,8 @@ import pytest
 
 from conftest import ROOT, assert_clear_error, run_main
 from simple_dqn.watch.terminal_display import picture_size
-from simple_dqn.watch.watcher import manual_action
 
 BREAKOUT_RED_BRICKS = (200, 72, 72)
-ALL_ACTIONS = ["NOOP", "FIRE", "UP", "RIGHT", "LEFT", "DOWN", "UPRIGHT", "UPLEFT", "DOWNRIGHT", "DOWNLEFT", "UPFIRE",
-               "RIGHTFIRE", "LEFTFIRE", "DOWNFIRE", "UPRIGHTFIRE", "UPLEFTFIRE", "DOWNRIGHTFIRE", "DOWNLEFTFIRE"]
 
 
 def wait_for(condition, timeout: float = 90, interval: float = 0.2):
@@ -81,6 +78,7 @@ def test_the_terminal_shows_the_game_in_colour_with_score_and_q_values_and_obeys
     assert wait_for(lambda: re.search(q_values, terminal.screen()), timeout=10), terminal.screen()
     status = terminal.screen()
     assert re.search(r"breakout  score \d+  lives \d  game 1 of 1  speed x1  agent", status), status
+    assert "m manual: left LEFT · right RIGHT · space FIRE" in status  # Breakout's paddle has no way up
 
     terminal.type("s")
     assert wait_for(lambda: "speed x2" in terminal.screen(), timeout=10)
@@ -207,15 +205,6 @@ def test_the_display_is_for_games_played_on_ales_own_interface(trained_run):
                        "--play_games")
     assert_clear_error(run_main("--load_weights", snapshot, "--display_screen", "terminal", "--play_games", "1",
                                 "--environment", "gym", "BreakoutNoFrameskip-v4"), "--environment ale")
-
-
-def test_manual_control_takes_the_games_action_nearest_to_the_keys_held():
-    breakout = ["NOOP", "FIRE", "RIGHT", "LEFT"]
-    assert manual_action(set(), breakout) == 0
-    assert manual_action({"left"}, breakout) == 3
-    assert manual_action({"up", "fire"}, breakout) == 1  # Breakout has no up: fire alone
-    assert manual_action({"up", "left", "fire"}, ALL_ACTIONS) == ALL_ACTIONS.index("UPLEFTFIRE")
-    assert manual_action({"down", "right"}, ALL_ACTIONS) == ALL_ACTIONS.index("DOWNRIGHT")
 
 
 @pytest.mark.parametrize("columns, lines, expected", [(300, 120, (280, 210)), (200, 200, (200, 150)),

@@ -131,7 +131,7 @@ def test_an_hf_name_missing_from_the_cache_offline_is_one_line(tmp_path):
 @pytest.mark.slow
 def test_a_new_run_starts_from_the_weights_of_an_agent_on_the_hub(exported, tmp_path):
     cache_as_downloaded(tmp_path, "someone/breakout", exported)
-    # float32: the agent's bfloat16 update is emulated, a hundred times slower, on a CPU without native bfloat16
+    # float32: on a CPU without native bfloat16 the agent's bfloat16 update is emulated, some ten times slower
     result = run([*MAIN, "breakout", "--load_weights", "hf://someone/breakout", *TINY_RUN, "--epochs", "1",
                   *PAPER_SCREENS, "--update_precision", "float32",
                   "--save_weights_prefix", str(tmp_path / "run"), "--csv_file", str(tmp_path / "run.csv")],
@@ -173,7 +173,8 @@ def test_the_model_card_holds_the_figures_of_the_evaluation_it_is_given(tmp_path
     results.mkdir()
     summary = write_evaluation(results, [12.0, 30.0, 21.0], [900, 2000, 1500], game="breakout",
                                environment="ale breakout", protocol="nature", overrides={"play_games": 3},
-                               settings={"exploration_rate": 0.05}, snapshot=str(AGENT), seed=4)
+                               settings={"exploration_rate": 0.05}, snapshot=str(AGENT), seed=4,
+                               games_planned=3)
     output = tmp_path / "export"
     files = export(str(AGENT), output, evaluation=results, video_frames=0)
     assert files == sorted([MODEL_FILE, CONFIG_FILE, "README.md", "summary.json", "episodes.csv"])
@@ -195,7 +196,7 @@ def test_an_export_refuses_an_evaluation_of_another_game_and_a_folder_of_other_f
     results = tmp_path / "results"
     results.mkdir()
     write_evaluation(results, [1.0], [100], game="pong", environment="ale pong", protocol="nature", overrides={},
-                     settings={}, snapshot=None, seed=0)
+                     settings={}, snapshot=None, seed=0, games_planned=1)
     with pytest.raises(UsageError, match="is of pong, not of breakout"):
         export(str(AGENT), tmp_path / "export", evaluation=results, video_frames=0)
     with pytest.raises(UsageError, match="holds files that are not an export"):

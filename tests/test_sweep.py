@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -18,12 +19,13 @@ import pytest
 
 from conftest import ROOT, TINY_RUN, assert_clear_error, made_once, run_command, run_script
 from simple_dqn.first_use import installed
+from simple_dqn.runs.evaluation import write_evaluation
 from simple_dqn.runs.results_csv import read_csv_rows
 from simple_dqn.sweeps import driver as sweep
 from simple_dqn.sweeps.run import RunCrashed, execute_run, plan_runs, write_status
 from simple_dqn.sweeps.summary import game_results, median_normalised, write_summary
 
-SWEEP_TRAINING = [option for option in TINY_RUN if option not in ("--progress", "false")]
+SWEEP_TRAINING = [option for option in TINY_RUN if option not in ("--progress", "false", "--backend", "cpu")]
 EVALUATION = ["--evaluation_options", "--episodes 2 --max_test_frames 800"]
 FAST = ("--train_steps", "200")
 
@@ -163,7 +165,7 @@ def cluster() -> str:
 def test_a_sweep_on_a_cluster_stopped_with_ctrl_c_is_continued_by_the_same_command(tmp_path, cluster):
     """Started as a background job of a script is (nohup, `&`), with SIGINT ignored: SIGINT must stop it all the
     same."""
-    command = sweep_command(tmp_path, "stopped", "pong", "1", 3, "--address", cluster)
+    command = sweep_command(tmp_path, "stopped", "pong", "1", 2, *FAST, "--address", cluster)
     process = subprocess.Popen(command, cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     run = tmp_path / "stopped" / "pong_s1"
@@ -178,8 +180,7 @@ def test_a_sweep_on_a_cluster_stopped_with_ctrl_c_is_continued_by_the_same_comma
     assert "continues the runs not done" in status.stdout
     again = run_command(command)
     assert again.returncode == 0, again.stderr
-    assert epochs_and_phases(run / "pong.csv") == [(0, "random"), (1, "train"), (1, "test"), (2, "train"), (2, "test"),
-                                                   (3, "train"), (3, "test")]
+    assert epochs_and_phases(run / "pong.csv") == [(0, "random"), (1, "train"), (1, "test"), (2, "train"), (2, "test")]
     log = (run / "train.log").read_text()
     assert "attempt 2: resuming" in log and "attempt 2: training" not in log
 
@@ -253,6 +254,25 @@ def test_the_summary_of_hand_written_evaluations_is_the_hand_computed_one(tmp_pa
 
 
 @pytest.mark.slow
+def test_a_run_whose_evaluation_was_stopped_early_is_evaluated_again_whole(tmp_path):
+    """A task stopped while it evaluated leaves the games played, marked incomplete: the next attempt plays the
+    evaluation again rather than take those games for it."""
+    settings = {"games": ["breakout"], "seeds": [4], "protocol": "nature", "train_options": ["--epochs", "1"],
+                "evaluation_options": ["--episodes", "2", "--max_test_frames", "400", "--backend", "cpu"]}
+    (tmp_path / "sweep.json").write_text(json.dumps({"settings": settings}))
+    [spec] = plan_runs(tmp_path, settings)
+    evaluation = Path(spec.folder) / "evaluation"
+    evaluation.mkdir(parents=True)
+    shutil.copyfile(ROOT / "agents" / "breakout.pkl", f"{spec.prefix}_1.pkl")  # trained: its last epoch's snapshot
+    write_evaluation(evaluation, [3.0], [400], game="breakout", environment="ale breakout", protocol="nature",
+                     overrides={"play_games": 2}, settings={}, snapshot=None, seed=4, games_planned=2)
+    summary = execute_run(spec)
+    assert summary["complete"] is True and summary["episodes"] == 2
+    assert json.loads((evaluation / "summary.json").read_text()) == summary
+    assert "attempt 1: evaluating" in (Path(spec.folder) / "train.log").read_text()
+
+
+@pytest.mark.slow
 def test_bad_input_gets_one_line_from_the_script(tmp_path):
     assert_clear_error(run_script("sweep.sh", "--games", "breakot", "--storage", str(tmp_path)),
                        "unknown game", "breakout")
@@ -272,6 +292,9 @@ def test_bad_input_gets_one_line_from_the_script(tmp_path):
     (["--games", "pong", "--seed", "5"], ["unrecognized arguments: --seed"]),  # not taken for --seeds
     (["--games", "pong", "--replay_size", "5000000"], ["each run needs 36.81 GB", "--replay_compress true"]),
     (["--games", "pong", "--gpus_per_run", "0.001"], ["below 0.01 of a GPU"]),
+    (["--games", "pong", "--device", "cuda:1"], ["--device: the sweep places each run", "--gpus_per_run"]),
+    (["--games", "pong", "--backend", "gpu"], ["--backend: the sweep places each run"]),
+    (["--games", "pong", "--evaluation_options", "--device cpu"], ["--device: the sweep places each run"]),
     (["--games", "pong", "--seeds", "0"], ["--seeds", "'0'"]),
     (["--games", "pong", "--seeds", "1,1"], ["--seeds", "'1,1'"]),
     (["--games", "pong,pong"], ["names a game twice"]),
@@ -312,3 +335,35 @@ def test_the_rest_of_the_toolkit_needs_no_ray(tmp_path):
                           "sweep.py", "--status", "--storage", str(tmp_path)])
     assert status.returncode == 0, status.stderr
     assert "pong_s1" in status.stdout and "0/200" in status.stdout
+
+
+def test_a_run_without_a_gpu_share_sees_no_gpu(tmp_path, monkeypatch):
+    """Ray leaves CUDA_VISIBLE_DEVICES as it is in a task that asks for no GPU: without this, every such run would
+    take cuda:0, unseen by Ray."""
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")
+    settings = {"games": ["pong"], "seeds": [1], "protocol": "nature", "evaluation_options": ["--episodes", "1"],
+                "train_options": [*SWEEP_TRAINING, *FAST, "--epochs", "1"]}
+    (tmp_path / "sweep.json").write_text(json.dumps({"settings": settings}))
+    [spec] = plan_runs(tmp_path, settings)
+    outcome: list = []
+    attempt = threading.Thread(target=lambda: outcome.append(capture(execute_run, spec)))
+    attempt.start()
+    main_py = started_main_py()
+    environment = main_py.environ()
+    main_py.send_signal(signal.SIGTERM)
+    attempt.join(timeout=120)
+    assert environment["CUDA_VISIBLE_DEVICES"] == ""
+
+
+def started_main_py(timeout: float = 60) -> psutil.Process:
+    """This process's child main.py, once it runs (before, the child is a copy of this process)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for child in psutil.Process().children():
+            try:
+                if "-m simple_dqn" in " ".join(child.cmdline()):
+                    return child
+            except psutil.Error:  # a child that ended meanwhile
+                continue
+        time.sleep(0.05)
+    raise AssertionError("main.py never started")

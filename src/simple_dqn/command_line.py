@@ -10,17 +10,20 @@ import dataclasses
 import re
 import secrets
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from simple_dqn.config_file import preset_path, read_config
 from simple_dqn.errors import UsageError
+from simple_dqn.files import check_output_path
 from simple_dqn.option import METAVARS, OptionParser, SetBy, boolean, policy_from_snapshot
-from simple_dqn.runs.checkpoint import Snapshot, load_snapshot
 from simple_dqn.runs.evaluation import PROTOCOLS
 from simple_dqn.settings import Settings, declarations, flags
 from simple_dqn.watch.settings import VIDEO_SUFFIXES
+
+if TYPE_CHECKING:  # snapshots need PyTorch, loaded only when one is named: a mistyped option is answered at once
+    from simple_dqn.runs.checkpoint import Snapshot
 
 
 def refuse_configured(argv: Sequence[str], command: SetBy, why: str) -> None:
@@ -33,9 +36,11 @@ def refuse_configured(argv: Sequence[str], command: SetBy, why: str) -> None:
         raise UsageError(f"{values['config'] or 'preset ' + values['preset']} sets {refused[0]}: {why}")
 
 
-def build_parser(suppress_defaults: bool = False, shown_defaults: dict[str, Any] | None = None) -> OptionParser:
+def build_parser(suppress_defaults: bool = False, shown_defaults: dict[str, Any] | None = None,
+                 only: Collection[str] | None = None) -> OptionParser:
     """With ``suppress_defaults`` the parsed options are only those given on the command line; ``shown_defaults``
-    are what --help gives as defaults instead of the declared ones: what a script such as train.sh passes itself."""
+    are what --help gives as defaults instead of the declared ones: what a script such as train.sh passes itself;
+    ``only``: the options a script's --help shows, all when None."""
     parser = OptionParser(
         prog="python -m simple_dqn",
         usage="%(prog)s [game] [options]",
@@ -45,8 +50,10 @@ def build_parser(suppress_defaults: bool = False, shown_defaults: dict[str, Any]
                     "--no-double_q false.",
     )
     for group in Settings.groups():
-        arguments = parser.add_argument_group(group.TITLE)
-        for field, declaration in group.declarations():
+        fields = [(field, declaration) for field, declaration in group.declarations()
+                  if only is None or field.name in only]
+        arguments = parser.add_argument_group(group.TITLE) if fields else None
+        for field, declaration in fields:
             default = (shown_defaults or {}).get(field.name, field.default)
             settings: dict[str, Any] = {"help": declaration.help,
                                         "default": argparse.SUPPRESS if suppress_defaults else default}
@@ -64,6 +71,7 @@ def build_parser(suppress_defaults: bool = False, shown_defaults: dict[str, Any]
                 elif not declaration.positional:
                     kind = METAVARS.get(declaration.parse, "PATH") if declaration.parse else "PATH"
                     settings["metavar"] = declaration.metavar or kind
+            assert arguments is not None
             arguments.add_argument(*flags(declaration, field.name), **settings)
     return parser
 
@@ -119,7 +127,7 @@ def parse_options(argv: Sequence[str] | None, snapshot_options: dict | None = No
     return Settings.from_values(CommandLine.parse(argv).resolve(snapshot_options, resume))
 
 
-def read_settings(argv: Sequence[str] | None) -> tuple[Settings, Snapshot | None]:
+def read_settings(argv: Sequence[str] | None) -> tuple[Settings, "Snapshot | None"]:
     """The settings, completed from the snapshot that ``--load_weights`` names, and that snapshot.
 
     A random seed is drawn here when none is given, and kept in the snapshots, so any run can be repeated.
@@ -128,6 +136,8 @@ def read_settings(argv: Sequence[str] | None) -> tuple[Settings, Snapshot | None
     values = command_line.resolve()
     snapshot = None
     if values["load_weights"]:
+        from simple_dqn.runs.checkpoint import load_snapshot
+
         snapshot = load_snapshot(values["load_weights"])
         values = command_line.resolve(snapshot.options, resume=values["resume"])
         if values["game"] is None:  # the Gymnasium id or the ROM file (while it is there) it was trained with
@@ -164,6 +174,10 @@ def check_settings(settings: Settings) -> None:
     evaluation = settings.evaluation
     if environment.game is None:
         raise UsageError("name a game: a ROM file such as roms/breakout.bin or a game name such as breakout")
+    values = settings.values()
+    for _, field, declaration in declarations():
+        if declaration.writes and values[field.name]:
+            check_output_path(values[field.name], declaration.writes, field.name)
     if settings.network.double_q and not settings.agent.target_steps:
         raise UsageError("--double_q values the online network's choice with the target network: give "
                          "--target_steps above 0 (without a target network it would be plain DQN)")
@@ -176,6 +190,8 @@ def check_settings(settings: Settings) -> None:
                          f"({minimum}), or learning never starts")
     if environment.num_envs > 1 and loop.play_games:
         raise UsageError("--num_envs above 1 trains and tests: play, record and evaluate play one game at a time")
+    if loop.track and not loop.tensorboard:
+        raise UsageError("--track mirrors the TensorBoard events to Weights & Biases: it needs --tensorboard true")
     if not (loop.play_games or loop.random_steps or loop.train_steps or loop.test_steps):
         raise UsageError("nothing to do: --random_steps, --train_steps, --test_steps and --play_games are all 0")
     if evaluation.protocol == "gym" and environment.environment != "gym":
@@ -188,7 +204,6 @@ def check_settings(settings: Settings) -> None:
     recording = display.record_screen_path or display.video_file
     if recording and not loop.play_games:
         raise UsageError("recording is of games played: give --play_games 1 or more")
-    values = settings.values()
     for _, field, declaration in declarations():
         given = values[field.name] if declaration.placeholders else None
         unknown = set(re.findall(r"\{[^}]*\}", given or "")) - set(declaration.placeholders)

@@ -61,3 +61,31 @@ def ensure_writable_folder(folder: Path, what: str) -> None:
             pass
     except OSError as error:
         raise UsageError(f"cannot write {what} to folder {folder}: {error.strerror or error}") from None
+
+
+def check_output_path(path: str, kind: str, option: str) -> None:
+    """Refuse, before a run starts, a path it could not write: a folder where a file or a snapshot prefix goes, a
+    file where a folder goes, a path through a file, or a folder no file can be made in (nothing is created).
+
+    Placeholders such as ``{game}`` stay unfilled: a folder they name is made when the run starts.
+    """
+    given = f"--{option} {path}"
+    if "\x00" in path:
+        raise UsageError(f"{given!r}: a path cannot hold a NUL character")
+    target = existing = Path(path)
+    try:
+        if kind != "folder" and (path.endswith(("/", os.sep)) or target.is_dir()):
+            what = (f"snapshots are PREFIX_EPOCH.pkl, so give a prefix in it, such as {target / '{game}'}"
+                    if kind == "prefix" else "name a file in it")
+            raise UsageError(f"{given} is a folder: {what}")
+        if kind == "folder" and target.exists() and not target.is_dir():
+            raise UsageError(f"{given} is a file: name a folder")
+        existing = target if kind == "folder" else target.parent
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir():
+            raise UsageError(f"{given} goes through {existing}, which is a file")
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as error:
+        raise UsageError(f"{given}: cannot write in {existing}: {error.strerror or error}") from None

@@ -10,17 +10,7 @@ from collections.abc import Sequence
 
 from simple_dqn.command_line import read_settings
 from simple_dqn.dqn.allocator import keep_freed_memory
-from simple_dqn.dqn.environments import make_games
 from simple_dqn.errors import exit_code_of
-from simple_dqn.play import play
-from simple_dqn.runs.checkpoint import check_compatible
-from simple_dqn.runs.composition import Seeds, build_parts
-from simple_dqn.runs.live_curves import live_curves_of_run
-from simple_dqn.runs.outputs import plan_outputs, prepare_outputs
-from simple_dqn.runs.phases import PhaseRunner
-from simple_dqn.settings import file_options
-from simple_dqn.stopping import StopRequest
-from simple_dqn.watch.displays import choose_display
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +25,18 @@ def run(argv: Sequence[str] | None) -> int:
 
     # The settings, completed from the snapshot --load_weights names.
     settings, snapshot = read_settings(argv)
+    # The parts, imported once the settings are good: a mistyped option is refused before PyTorch loads (1.3 s).
+    from simple_dqn.dqn.environments import make_games
+    from simple_dqn.play import play
+    from simple_dqn.runs.checkpoint import check_compatible, check_room_for_saves
+    from simple_dqn.runs.composition import Seeds, build_parts
+    from simple_dqn.runs.live_curves import live_curves_of_run
+    from simple_dqn.runs.outputs import plan_outputs, prepare_outputs
+    from simple_dqn.runs.phases import PhaseRunner
+    from simple_dqn.settings import file_options
+    from simple_dqn.stopping import StopRequest
+    from simple_dqn.watch.displays import choose_display
+
     options, loop, display, common = settings.values(), settings.loop, settings.display, settings.common
     logging.basicConfig(format="%(asctime)s %(message)s", level=common.log_level)
     display_kind = choose_display(display.display_screen) if display.display_screen != "false" else None
@@ -61,11 +63,14 @@ def run(argv: Sequence[str] | None) -> int:
     log.info("%s with %d actions (%s) on %s, random seed %d", games.name, games.num_actions(),
              ", ".join(games.action_names()), parts.network.device, common.random_seed)
 
+    if loop.trains:
+        check_room_for_saves(outputs.run_files, parts, loop.validation_size, settings.replay.save_replay_memory)
+
     # The run's files, now that every check has passed.
     prepare_outputs(outputs, loop, command, parts.network.device, options, file_options())
 
     # The phases.
-    stop.on_signals()
+    stop.on_signals(runner.stopped_at_once_message)
     epoch = snapshot.epoch if snapshot is not None else 0
     if loop.play_games:
         return play(settings, parts, runner, display_kind, epoch, outputs)

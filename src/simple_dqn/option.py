@@ -164,6 +164,7 @@ class Declaration:
     set_by: tuple[SetBy, ...] = ()
     picks: tuple[str, str] | None = None  # a boolean that, when true, picks ("head", NAME) or ("target_rule", NAME)
     in_config: bool = True  # a config file may set it: not so the files a run reads and writes, given each time
+    writes: Literal["file", "folder", "prefix"] | None = None  # a path the run writes: checked before it starts
 
 
 def option(default: Any, help: str, **declaration: Any) -> Any:

@@ -2,13 +2,18 @@
 and into an evaluation's results."""
 
 import logging
+import shlex
 import sys
+from collections.abc import Sequence
+from pathlib import Path
 
+from simple_dqn.dqn.games import Games
 from simple_dqn.runs.composition import Parts, on_screen
 from simple_dqn.runs.evaluation import played_with, protocol_overrides, summary_line, write_evaluation
 from simple_dqn.runs.outputs import RunOutputs
 from simple_dqn.runs.phases import PhaseRunner
-from simple_dqn.settings import Settings
+from simple_dqn.runs.statistics import Statistics
+from simple_dqn.settings import Settings, declarations, flags
 from simple_dqn.watch.playing import open_recorder, open_watcher, write_visualization
 from simple_dqn.watch.visualization import StateRecorder
 from simple_dqn.wording import counted
@@ -38,32 +43,67 @@ def play(settings: Settings, parts: Parts, runner: PhaseRunner, display_kind: st
         if recorder is not None:
             recorder.close()
     recorded = f"; the recording holds what was played: {recorder.video_file or recorder.folder}" if recorder else ""
+    played = len(statistics.game_rewards)
     if watcher is not None and watcher.quit:
         manual = f", {watcher.manual_steps} steps under manual control" if watcher.manual_steps else ""
         cut_short = outputs.visualization_path or outputs.results_folder
         unwritten = "; no page or results are written for games cut short" if cut_short else ""
-        print(f"quit after {len(statistics.game_rewards)} of {counted(games, 'game')}{manual}{recorded}{unwritten}")
+        print(f"quit after {played} of {counted(games, 'game')}{manual}{recorded}{unwritten}")
         return 0
-    if runner.stop.requested:
-        if recorder is not None:
-            print(f"stopped after {len(statistics.game_rewards)} of {counted(games, 'game')}{recorded}",
-                  file=sys.stderr)
-            return 130
-        print(runner.interrupted_message(), file=sys.stderr)
+    if runner.stop.requested and played < games:
+        kept = recorded or "; nothing was written"
+        if outputs.results_folder and played:
+            print(summary_line(write_results(settings, environment, statistics, outputs.results_folder)))
+            kept = (f"{recorded}; {outputs.results_folder / 'episodes.csv'} and summary.json hold them, marked "
+                    f"incomplete; play the other {games - played} with a seed and a folder of their own: "
+                    f"{rest_command(settings, outputs.results_folder, games - played, sys.argv[1:])}")
+        print(f"stopped after {played} of {counted(games, 'game')}{kept}", file=sys.stderr)
         return 130
     # Ctrl-C from here on, while the page or the results are written, changes nothing.
     if outputs.visualization_path and state_recorder is not None:
         write_visualization(settings.visualization, outputs.visualization_path, environment, parts.network,
                             state_recorder, snapshot_file, games)
     if outputs.results_folder:
-        summary = write_evaluation(outputs.results_folder, statistics.game_rewards, statistics.game_frames,
-                                   game=environment.game,
-                                   environment=f"{settings.environment.environment} {settings.environment.game}",
-                                   protocol=protocol, overrides=protocol_overrides(protocol, settings.values()),
-                                   settings=played_with(settings.agent, settings.environment.max_test_frames,
-                                                        environment),
-                                   snapshot=snapshot_file, seed=settings.common.random_seed)
-        print(summary_line(summary))
+        print(summary_line(write_results(settings, environment, statistics, outputs.results_folder)))
         log.info("wrote %s and %s", outputs.results_folder / "episodes.csv", outputs.results_folder / "summary.json")
     log.info("all done")
     return 0
+
+
+def write_results(settings: Settings, environment: Games, statistics: Statistics, folder: Path) -> dict:
+    """The evaluation of the games played, complete or not, in ``folder``; its summary."""
+    protocol = settings.evaluation.protocol
+    return write_evaluation(folder, statistics.game_rewards, statistics.game_frames, game=environment.game,
+                            environment=f"{settings.environment.environment} {settings.environment.game}",
+                            protocol=protocol, overrides=protocol_overrides(protocol, settings.values()),
+                            settings=played_with(settings.agent, settings.environment.max_test_frames, environment),
+                            snapshot=settings.loop.load_weights, seed=settings.common.random_seed,
+                            games_planned=settings.loop.play_games)
+
+
+# What the command of the rest of an evaluation says anew; it keeps every other option given.
+RESTATED = ("load_weights", "protocol", "play_games", "random_seed", "results_folder")
+
+
+def rest_command(settings: Settings, folder: Path, games_left: int, arguments: Sequence[str]) -> str:
+    """The command that plays the ``games_left`` games a stopped evaluation did not, with the same settings.
+
+    ``arguments`` are this process's, as the script that started it passed them on: those ``RESTATED`` are said
+    anew, the others kept. The rest has a seed of its own, since the same seed would play the first games again,
+    each counted twice; and a results folder of its own, so the games already played are kept rather than replaced.
+    """
+    protocol = settings.evaluation.protocol
+    script = {"gym": "./test_gym.sh", None: "./test.sh"}.get(protocol, "./evaluate.sh")
+    restated = {flag for _, field, declaration in declarations() if field.name in RESTATED
+                for flag in flags(declaration, field.name)}
+    kept: list[str] = []
+    value_follows = False
+    for argument in arguments:
+        if not value_follows and argument.partition("=")[0] not in restated:
+            kept.append(argument)
+        value_follows = not value_follows and argument in restated
+    assert settings.common.random_seed is not None  # read_settings draws one when none is given
+    return shlex.join([script, str(settings.loop.load_weights),
+                       *(["--protocol", protocol] if script == "./evaluate.sh" and protocol else []), *kept,
+                       "--episodes", str(games_left), "--random_seed", str(settings.common.random_seed + 1),
+                       "--results_folder", str(folder / "rest")])

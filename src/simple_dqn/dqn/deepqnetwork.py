@@ -2,6 +2,7 @@
 
 import contextlib
 import functools
+import logging
 import math
 from collections.abc import Callable, Iterable
 
@@ -15,6 +16,9 @@ from simple_dqn.dqn.replay_memory import Minibatch
 from simple_dqn.dqn.settings import OPTIMIZERS, EnvironmentSettings, NetworkSettings, ReplaySettings
 from simple_dqn.dqn.target_rules import TARGET_RULES
 from simple_dqn.errors import UsageError
+from simple_dqn.wording import counted
+
+log = logging.getLogger(__name__)
 
 
 class NatureNetwork(nn.Module):
@@ -113,21 +117,43 @@ def make_optimizer(settings: NetworkSettings, params: Iterable[torch.Tensor]) ->
 
 def resolve_device(backend: str | None, device: str | None) -> torch.device:
     """``--device`` wins; ``--backend gpu`` insists on CUDA; otherwise a GPU when there is one."""
-    if device is None:
-        if backend == "gpu":
-            device = "cuda"
-        elif backend == "cpu":
-            device = "cpu"
-        else:
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        chosen = torch.device(device)
-    except RuntimeError as error:
-        raise UsageError(f"--device {device}: {error}") from None
-    if chosen.type == "cuda" and not torch.cuda.is_available():
-        raise UsageError(f"{'--backend gpu' if backend == 'gpu' else '--device ' + device} asks for a GPU, "
-                         "but PyTorch sees none: use --backend cpu")
+    gpus = torch.cuda.device_count()
+    if device is not None:
+        return device_of(device, gpus)
+    if backend == "gpu" and not gpus:
+        raise UsageError("--backend gpu asks for a GPU, but PyTorch sees none: use --backend cpu")
+    return torch.device("cuda" if backend == "gpu" or backend is None and gpus else "cpu")
+
+
+def device_of(name: str, gpus: int) -> torch.device:
+    """``--device NAME`` (cpu, cuda or cuda:N, as its declaration admits) where PyTorch sees ``gpus`` GPUs. A GPU
+    that is not there is refused here, in one line, before the run begins: PyTorch would fail at the network's
+    first use of it ("invalid device ordinal")."""
+    chosen = torch.device(name)
+    if chosen.type == "cuda" and not gpus:
+        raise UsageError(f"--device {name} asks for a GPU, but PyTorch sees none: use --device cpu")
+    if chosen.type == "cuda" and chosen.index is not None and chosen.index >= gpus:
+        seen = "cuda:0" if gpus == 1 else f"cuda:0 to cuda:{gpus - 1}"
+        raise UsageError(f"--device {name}: PyTorch sees {counted(gpus, 'GPU')}, {seen} (CUDA_VISIBLE_DEVICES "
+                         "chooses which)")
     return chosen
+
+
+# What computes bfloat16 on a CPU, as PyTorch names it: AVX512-BF16 or AMX on x86, BF16 or SVE-BF16 on Arm.
+BFLOAT16_CPU_INSTRUCTIONS = ("avx512_bf16", "amx_bf16", "bf16", "sve_bf16")
+
+
+def native_bfloat16(device: torch.device) -> bool:
+    """Whether ``device`` computes in bfloat16 itself: a CPU with the instructions above, or a CUDA GPU of compute
+    capability 8 or more. Elsewhere PyTorch emulates bfloat16, and a bfloat16 update is slower than a float32 one,
+    not faster (benchmarks/RESULTS.md)."""
+    if device.type == "cpu":
+        capabilities = torch.cpu.get_capabilities()
+        return any(capabilities.get(name, False) for name in BFLOAT16_CPU_INSTRUCTIONS)
+    if device.type == "cuda":
+        with torch.cuda.device(device):
+            return torch.cuda.is_bf16_supported(including_emulation=False)
+    return False
 
 
 class DeepQNetwork:
@@ -173,6 +199,11 @@ class DeepQNetwork:
         self.update_precision: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext
         if settings.update_precision == "bfloat16":
             self.update_precision = functools.partial(torch.autocast, self.device.type, dtype=torch.bfloat16)
+            if learns and not native_bfloat16(device):
+                log.warning("--update_precision bfloat16: %s has no bfloat16 arithmetic, so PyTorch emulates it and "
+                            "each update takes about 10 times as long as in float32 (on an AMD EPYC without AVX-512: "
+                            "benchmarks/RESULTS.md); --update_precision float32 is faster here",
+                            "this CPU" if device.type == "cpu" else device)
 
     @property
     def optimizer(self) -> torch.optim.Optimizer:
@@ -244,7 +275,10 @@ class DeepQNetwork:
 
         The optimizer's running averages come back, but its settings (learning rate and
         the like) stay those this network was built with, so options given to a resumed
-        run take effect.
+        run take effect. They replace the saved ones before the state loads, not after:
+        PyTorch places the state by the settings it loads with, and an unfused Adam
+        (simple_dqn 2.0's) keeps its step counts on the CPU, where the fused step of a
+        GPU's Adam cannot read them.
         """
         self.online.load_state_dict(state["online"])
         if not with_training_state:
@@ -252,8 +286,7 @@ class DeepQNetwork:
             return
         if self.target is not self.online:
             self.target.load_state_dict(state["target"])
-        settings = [{key: value for key, value in group.items() if key != "params"}
-                    for group in self.optimizer.param_groups]
-        self.optimizer.load_state_dict(state["optimizer"])
-        for group, setting in zip(self.optimizer.param_groups, settings, strict=True):
-            group.update(setting)
+        saved = state["optimizer"]
+        groups = [{key: value for key, value in group.items() if key != "params"} | {"params": saved_group["params"]}
+                  for group, saved_group in zip(self.optimizer.param_groups, saved["param_groups"], strict=True)]
+        self.optimizer.load_state_dict({**saved, "param_groups": groups})

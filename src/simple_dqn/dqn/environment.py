@@ -1,5 +1,6 @@
 """Atari games through ale-py's own interface, preprocessed as in the Nature paper."""
 
+import logging
 import re
 import warnings
 from abc import abstractmethod
@@ -17,6 +18,7 @@ from simple_dqn.errors import UsageError
 from simple_dqn.files import TOOLKIT_ROOT
 from simple_dqn.option import did_you_mean
 
+log = logging.getLogger(__name__)
 ROMS_FOLDER = TOOLKIT_ROOT / "roms"  # for ROMs of the user's own
 
 
@@ -30,22 +32,31 @@ def resolve_rom(game: str) -> tuple[Path, str]:
     """A ROM path and the game's name, from a ROM file or a bare game name.
 
     A ROM file that exists is used as it is (ale-py checks it is a known game);
-    otherwise a ROM of that name in ``roms/``, then the one ale-py ships.
+    otherwise a ROM of that name in ``roms/``, then the one ale-py ships: for a file
+    named that is not there, one line says which ROM plays instead.
     """
     given = Path(game)
     if given.is_file():
         return given, _supported_game(given)
     name = game_id(given.stem if given.suffix == ".bin" else given.name)
+    rom, name, source = _rom_of(name, game)
+    if given.suffix == ".bin" or len(given.parts) > 1:
+        log.info("%s is not there: playing %s, %s for %s", game, rom, source, name)
+    return rom, name
+
+
+def _rom_of(name: str, game: str) -> tuple[Path, str, str]:
+    """The ROM of the game ``name`` in ``roms/``, else the one ale-py ships; its game, and which of them it is."""
     own = ROMS_FOLDER / f"{name}.bin"
     if own.is_file():
-        return own, _supported_game(own)
+        return own, _supported_game(own), "the ROM in roms/"
     known = roms.get_all_rom_ids()
     if name in known:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             shipped = roms.get_rom_path(name)
         if shipped is not None:
-            return Path(shipped), name
+            return Path(shipped), name, "the ROM ale-py ships"
     hint = did_you_mean(name, known, most=5) or f"ale-py knows {len(known)} games, such as breakout, pong, seaquest"
     raise UsageError(f"unknown game or missing ROM '{game}': {hint}")
 

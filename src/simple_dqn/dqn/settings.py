@@ -3,9 +3,12 @@
 Steps are agent steps (one action, ``frame_skip`` emulator frames); frames are emulator frames.
 """
 
+import argparse
+import re
 from dataclasses import dataclass, fields
 
 from simple_dqn.option import (
+    BY_SWEEP,
     SettingsGroup,
     boolean,
     count,
@@ -23,6 +26,15 @@ OPTIMIZERS = ("centered_rmsprop", "rmsprop", "adam")
 NOOP_UNITS = ("frames", "steps")
 screen_height = number_type(int, 36, 210, what="between 36 (the smallest the network takes) and 210 (the Atari screen)")
 screen_width = number_type(int, 36, 160, what="between 36 (the smallest the network takes) and 160 (the Atari screen)")
+
+
+def device_name(text: str) -> str:
+    """A device the network runs on: the CPU or a CUDA GPU, the only ones its update is written and tested for.
+    Checked here, before PyTorch loads; whether that GPU is there is checked when the network is built."""
+    if not re.fullmatch(r"cpu|cuda(:[0-9]+)?", text):
+        raise argparse.ArgumentTypeError(f"expected cpu, cuda or cuda:N (the network runs on the CPU or a CUDA GPU), "
+                                         f"got {text!r}")
+    return text
 
 
 @dataclass(frozen=True)
@@ -102,10 +114,11 @@ class NetworkSettings(SettingsGroup, title="network", from_snapshot="always"):
     dueling: bool = option(False, "Dueling network (Wang et al. 2016): the head splits into a state value and action "
                            "advantages, Q = V + A - mean(A).", parse=boolean, shapes_network=True,
                            picks=("head", "dueling"))
+    # A sweep places each run itself: on the GPU share Ray gives its task, on the CPU without one.
     backend: str | None = option(None, "Run the network on the CPU or a GPU; when absent, a GPU if PyTorch sees one.",
-                                 choices=("cpu", "gpu"), from_snapshot="never")
-    device: str | None = option(None, "A PyTorch device such as cuda:1; overrides --backend.", metavar="DEVICE",
-                                from_snapshot="never")
+                                 choices=("cpu", "gpu"), from_snapshot="never", set_by=BY_SWEEP)
+    device: str | None = option(None, "cpu, cuda or cuda:N, such as cuda:1; overrides --backend.", parse=device_name,
+                                metavar="DEVICE", from_snapshot="never", set_by=BY_SWEEP)
 
     @property
     def head(self) -> str:

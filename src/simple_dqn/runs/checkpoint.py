@@ -31,6 +31,7 @@ resumed by simple_dqn 2.3.0, which played its games with the random numbers draw
 import hashlib
 import logging
 import secrets
+import shutil
 import warnings
 import zlib
 from dataclasses import dataclass
@@ -133,6 +134,38 @@ class Snapshot:
         return (self.epoch, stopped.phase) if stopped else (self.epoch + 1, "train")
 
 
+def snapshot_nbytes(parts: Parts, validation_size: int) -> int:
+    """About what a snapshot of ``parts`` takes: the online and target weights, the optimizer's two running averages
+    of each weight, and the validation states (an upper bound: they are stored compressed)."""
+    weights = sum(parameter.nbytes for parameter in parts.network.online.parameters())
+    return 4 * weights + validation_size * parts.games.state_buffer.screens[0].nbytes
+
+
+def check_room_for_saves(run: RunFiles | None, parts: Parts, validation_size: int, save_replay_memory: bool) -> None:
+    """Refuse, before any work, a run whose first snapshot and replay file cannot fit on their disk, as a replay
+    memory that does not fit in memory is refused."""
+    if run is None:
+        return
+    folder = Path(run.prefix).parent
+    replay = parts.memory is not None and save_replay_memory
+    snapshot = snapshot_nbytes(parts, validation_size)
+    if replay and parts.memory is not None and parts.memory.compressed:
+        return _check_room(folder, snapshot, "the first snapshot")  # how well screens compress is not known yet
+    needed = snapshot + (parts.memory.nbytes if replay and parts.memory is not None else 0)
+    _check_room(folder, needed, "the first snapshot and replay file" if replay else "the first snapshot")
+
+
+def _check_room(folder: Path, needed: int, what: str) -> None:
+    free = shutil.disk_usage(folder).free
+    if needed > free:
+        raise UsageError(f"{what} need {_megabytes(needed)} in {folder} but only {_megabytes(free)} are free: free "
+                         "space there, save elsewhere (--save_weights_prefix), or lower --replay_size")
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:,.1f} MB"
+
+
 def save_checkpoint(run: RunFiles, epoch: int, parts: Parts, *, options: dict, validation_states: np.ndarray | None,
                     save_replay_memory: bool, stopped: StoppedPhase | None, last_snapshot: Path | None) -> Path:
     """The replay memory as pending, then the snapshot, then the pending replay memory in place of the old:
@@ -163,11 +196,12 @@ def save_checkpoint(run: RunFiles, epoch: int, parts: Parts, *, options: dict, v
         if run.pending_replay.exists():
             replace_durably(run.pending_replay, run.replay)
     except OSError as error:
-        needed = (parts.memory.nbytes if parts.memory is not None and replay_saved else 0) / 1e9
+        replay = parts.memory.nbytes if parts.memory is not None and replay_saved else 0
+        snapshot = snapshot_nbytes(parts, len(validation_states) if validation_states is not None else 0)
         kept = f"; {last_snapshot} is intact: ./resume.sh {last_snapshot}" if last_snapshot else ""
         raise UsageError(f"could not save {path}: {error.strerror or error}; free space in {path.parent} "
-                         f"(the replay memory takes about {needed:.2f} GB more while it is saved beside the "
-                         f"old one, the snapshot some MB){kept}") from None
+                         f"(the replay memory takes about {_megabytes(replay)} more while it is saved beside the "
+                         f"old one, the snapshot about {_megabytes(snapshot)}){kept}") from None
     finally:
         run.pending_replay.unlink(missing_ok=True)
     where = f" in the middle of epoch {epoch} {stopped.phase} ({stopped.steps_done} steps)" if stopped else ""

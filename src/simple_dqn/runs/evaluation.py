@@ -39,10 +39,12 @@ def protocol_overrides(protocol: str | None, options: dict) -> dict[str, object]
 
 def write_evaluation(folder: Path, rewards: list[float], frames: list[int], *, game: str, environment: str,
                      protocol: str | None, overrides: dict[str, object], settings: dict, snapshot: str | None,
-                     seed: int | None) -> dict:
+                     seed: int | None, games_planned: int) -> dict:
     """``episodes.csv`` and ``summary.json`` in ``folder``, each written atomically; the summary.
 
-    ``std`` is the standard deviation of the games played (numpy's default, as papers report it).
+    ``std`` is the standard deviation of the games played (numpy's default, as papers report it).  An evaluation
+    stopped before its ``games_planned`` keeps the games it played, its summary marked ``"complete": false``:
+    their figures are worth having, but not to be taken for the evaluation asked for.
     """
     summary = {
         "game": game,
@@ -53,6 +55,8 @@ def write_evaluation(folder: Path, rewards: list[float], frames: list[int], *, g
         "snapshot": snapshot,
         "random_seed": seed,
         "episodes": len(rewards),
+        "episodes_planned": games_planned,
+        "complete": len(rewards) >= games_planned,
         "mean": (mean := statistics.fmean(rewards)),
         "std": statistics.pstdev(rewards),
         "min": min(rewards),
@@ -75,6 +79,22 @@ def write_evaluation(folder: Path, rewards: list[float], frames: list[int], *, g
     return summary
 
 
+def is_complete(summary: dict) -> bool:
+    """Whether an evaluation's summary is of every game it planned; one written before summaries said so is, since
+    a stopped evaluation then wrote nothing."""
+    return summary.get("complete", True) is True
+
+
+def complete_summary(folder: Path) -> dict | None:
+    """The summary.json in ``folder`` of an evaluation that played every game it planned; None for none, or for
+    one stopped early."""
+    try:
+        summary = json.loads((folder / "summary.json").read_bytes())
+    except FileNotFoundError:
+        return None
+    return summary if is_complete(summary) else None
+
+
 def played_with(agent: AgentSettings, max_test_frames: int, environment: Games) -> dict:
     """What the games were played with, as the emulator has it: a protocol's own values or what overrode them."""
     return {
@@ -89,8 +109,10 @@ def played_with(agent: AgentSettings, max_test_frames: int, environment: Games) 
 
 
 def summary_line(summary: dict) -> str:
+    games = counted(summary["episodes"], "game") if is_complete(summary) else \
+        f"{summary['episodes']} of {counted(summary['episodes_planned'], 'game')} (stopped early)"
     line = (f"{summary['game']} ({summary['environment']}, protocol {summary['protocol']}): "
-            f"{counted(summary['episodes'], 'game')}, mean {summary['mean']:.1f} ± {summary['std']:.1f} "
+            f"{games}, mean {summary['mean']:.1f} ± {summary['std']:.1f} "
             f"(min {summary['min']:g}, max {summary['max']:g})")
     if "human_normalised_percent" in summary:
         line += (f", human-normalised {round(summary['human_normalised_percent']):d}% "

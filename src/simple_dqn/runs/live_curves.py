@@ -23,7 +23,6 @@ from tensorboard.summary.writer.record_writer import RecordWriter
 from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams
 
-from simple_dqn.errors import UsageError
 from simple_dqn.files import remove_unfinished_writes, write_atomically
 from simple_dqn.runs.results_csv import read_csv_rows
 from simple_dqn.runs.run_files import live_curves_folder
@@ -168,8 +167,6 @@ def write_records(file: BinaryIO, records: list[bytes]) -> None:
 def live_curves_of_run(csv_path: Path | None, loop: LoopSettings, options: dict[str, Any],
                        resumed: bool) -> LiveCurves | None:
     """A training run's live curves as its options ask: none without a CSV or with ``--tensorboard false``."""
-    if loop.track and not loop.tensorboard:
-        raise UsageError("--track mirrors the TensorBoard events to Weights & Biases: it needs --tensorboard true")
     if csv_path is None or not loop.tensorboard:
         if loop.track:
             log.warning("--track has nothing to mirror: a run without --csv_file writes no TensorBoard events")

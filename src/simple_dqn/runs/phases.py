@@ -43,6 +43,7 @@ class PhaseRunner:
         self.epoch = 0
         self.phase = ""
         self.last_snapshot: Path | None = None
+        self.saving: Path | None = None  # the snapshot being written, while it is
         self.saved_on_stop = False
 
     def restore(self, snapshot: Snapshot, resume: bool) -> None:
@@ -138,20 +139,29 @@ class PhaseRunner:
 
     def _save(self, epoch: int, stopped: StoppedPhase | None = None) -> None:
         assert self.run is not None
+        self.saving = self.run.snapshot(epoch)
         self.last_snapshot = save_checkpoint(
             self.run, epoch, self.parts, options=self.options, validation_states=self.validation_states,
             save_replay_memory=self.replay.save_replay_memory, stopped=stopped, last_snapshot=self.last_snapshot)
+        self.saving = None
+
+    def stopped_at_once_message(self) -> str:
+        """What a run left at once, by a second Ctrl-C, kept: ``interrupted_message`` but for a save it cut short."""
+        if self.saving is None:
+            return self.interrupted_message().replace("stopped", "stopped at once", 1)
+        last = (f"continue from the last snapshot with ./resume.sh {self.last_snapshot}" if self.last_snapshot
+                else "no snapshot was saved before it")
+        return f"stopped at once while saving {self.saving}, which was not written; {last}"
 
     def interrupted_message(self) -> str:
-        if self.phase == "play":
-            played = len(self.parts.statistics.game_rewards)
-            return f"stopped after {played} of {counted(self.loop.play_games, 'game')}; nothing was written"
+        """What a training or test run stopped by Ctrl-C kept, and how to go on; ``play.py`` says it of games played."""
         where = f"stopped during {'epoch ' + str(self.epoch) + ' ' if self.epoch else ''}{self.phase}"
         if self.saved_on_stop:
             return f"{where} and saved where it stopped; continue with ./resume.sh {self.last_snapshot}"
         if self.last_snapshot:
             return f"{where}; continue from the last snapshot with ./resume.sh {self.last_snapshot}"
-        return f"{where}; no snapshot was saved yet"
+        return f"{where}; no snapshot was saved yet" if self.run and self.loop.train_steps else \
+            f"{where}; nothing was written"
 
 
 def report_compressed_memory(memory: ReplayMemory) -> None:

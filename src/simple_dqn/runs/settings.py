@@ -24,10 +24,10 @@ class LoopSettings(SettingsGroup, title="main loop", from_snapshot="resume"):
                           from_snapshot="never", set_by=BY_SWEEP, in_config=False)
     save_weights_prefix: str | None = option(None, "Save a snapshot after each epoch to PREFIX_EPOCH.pkl; {game} is "
                                              "replaced by the game's name.", placeholders=("{game}",),
-                                             set_by=("sweep",), in_config=False)
+                                             set_by=("sweep",), in_config=False, writes="prefix")
     csv_file: str | None = option(None, "Write one row per phase to this CSV file; {game} is replaced by the game's "
                                   "name.", placeholders=("{game}",), set_by=("sweep", "profile"),
-                                  in_config=False)
+                                  in_config=False, writes="file")
     # Where this process's curves go, not what the agent learns: a snapshot (perhaps another's) never sets them.
     tensorboard: bool = option(True, "Write a training run's TensorBoard events beside its CSV (RESULTS/tensorboard/"
                                "NAME/ for RESULTS/NAME.csv): each phase's figures, each game's score and length, "
@@ -56,7 +56,7 @@ class EvaluationSettings(SettingsGroup, title="evaluation", from_snapshot="never
     results_folder: str | None = option(
         None, "Write each played game (episodes.csv) and their summary (summary.json) here; {game} is replaced by "
         "the game's name and {protocol} by the protocol's.", placeholders=("{game}", "{protocol}"), set_by=BY_SWEEP,
-        in_config=False)
+        in_config=False, writes="folder")
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,12 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from simple_dqn.dqn.games import Step
 from simple_dqn.errors import UsageError
@@ -37,6 +39,8 @@ class Statistics:
         self.run_start = time.perf_counter()
         self.progress = progress
         self._bar = tqdm(disable=True)  # each phase has its own (see start_phase)
+        self._while_bar_shows = ExitStack()
+        self._percent_shown: int | None = None
         self._reset(0, "")
 
     @property
@@ -58,8 +62,12 @@ class Statistics:
             self._go_on_from(so_far)
         if self.curves is not None:
             self.curves.start_phase(phase, self.steps)
-        self._bar = tqdm(total=steps, initial=self.steps, desc=phase_name(epoch, phase), unit="step",
-                         disable=not self.progress, mininterval=1.0, dynamic_ncols=True, leave=False)
+        self._bar = self._while_bar_shows.enter_context(
+            tqdm(total=steps, initial=self.steps, desc=phase_name(epoch, phase), unit="step",
+                 disable=not self.progress, mininterval=1.0, dynamic_ncols=True, leave=False))
+        if self.progress:  # a line logged while the bar shows is written above it, not after its text
+            self._while_bar_shows.enter_context(logging_redirect_tqdm())
+        self._percent_shown = self._percent_done()
 
     def _reset(self, epoch: int, phase: str) -> None:
         self.epoch, self.phase = epoch, phase
@@ -82,6 +90,14 @@ class Statistics:
         for loss in losses:
             self._count_update(loss)
         self._bar.update(self.games)
+        if self._percent_done() != self._percent_shown:
+            self._percent_shown = self._percent_done()
+            self._bar.refresh()
+
+    def _percent_done(self) -> int | None:
+        """None for a phase of games.  The bar is redrawn each time this changes, as well as by tqdm once a second:
+        the bar of a phase shorter than a second moves too."""
+        return 100 * self.steps // self._bar.total if self._bar.total else None
 
     def _count_game(self, game: int, frames: int) -> None:
         self.game_rewards.append(self.game_reward[game])
@@ -125,7 +141,7 @@ class Statistics:
 
     def abandon_phase(self) -> None:
         """A phase stopped early writes no row; its progress bar still ends its line, its curves reach the disk."""
-        self._bar.close()
+        self._while_bar_shows.close()
         if self.curves is not None:
             self.curves.flush()
 
@@ -133,7 +149,7 @@ class Statistics:
                   weight_updates: int, meanq: Callable[[], float]) -> dict:
         """The phase's row, logged and appended to the CSV; ``meanq`` is measured after the phase's clock stops."""
         phase_time = time.perf_counter() - self.phase_start
-        self._bar.close()
+        self._while_bar_shows.close()
         games = self.game_rewards
         row = {
             "epoch": self.epoch,

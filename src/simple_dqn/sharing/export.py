@@ -25,6 +25,7 @@ from simple_dqn.files import ensure_writable_folder, write_atomically
 from simple_dqn.option import OptionParser, count
 from simple_dqn.runs.agent_folder import CONFIG_FILE, MODEL_FILE, TrainedAgent, is_agent_folder, write_agent_folder
 from simple_dqn.runs.checkpoint import agent_of, load_snapshot
+from simple_dqn.runs.evaluation import is_complete
 from simple_dqn.runs.hub_agents import check_repo_id
 from simple_dqn.runs.run_files import fill
 from simple_dqn.settings import file_options
@@ -98,6 +99,10 @@ def read_summary(folder: Path, game: str, snapshot_path: str) -> dict[str, Any]:
     if not isinstance(summary, dict) or not all(isinstance(summary.get(key), (int, float)) for key in numbers) \
             or not isinstance(summary.get("game"), str) or not isinstance(summary.get("environment"), str):
         raise UsageError(f"{path} is not the summary of an evaluation (./evaluate.sh or ./test_gym.sh writes one)")
+    if not is_complete(summary):
+        raise UsageError(f"the evaluation in {folder} was stopped after {summary['episodes']} of "
+                         f"{summary.get('episodes_planned')} games: a card gives the figures of a whole one; play it "
+                         "again whole, or export with --evaluate")
     if summary["game"] != game:
         raise UsageError(f"the evaluation in {folder} is of {summary['game']}, not of {game}, which the snapshot "
                          "plays")

@@ -49,6 +49,9 @@ log = logging.getLogger(__name__)
 SHIPPED_EXCLUDES = [".git", ".venv", "__pycache__", ".pytest_cache", ".hypothesis", ".mypy_cache", ".ruff_cache",
                     "benchmarks", "tests", "snapshots", "results", "videos", "*.pkl", "*.replay*"]
 POLL_SECONDS = 5.0
+# Where a run's network runs is the sweep's to say, as it asks Ray for each run's resources.
+PLACEMENT_FLAGS = ("--backend", "--device")
+PLACED = "the sweep places each run: --gpus_per_run gives each a share of a GPU, and a run without one uses the CPU"
 SAVE_SECONDS = 600  # the most a stopped sweep waits for its runs to save (7 GB of replay each, at the paper's size)
 
 
@@ -142,6 +145,9 @@ def checked_games(games: list[str], train_options: list[str], evaluation_options
                   protocol: str) -> list[str]:
     """The games' names as runs will write them, once every game and option has passed main.py's own checks:
     a mistake is reported now, not by each task on the cluster."""
+    for given in [*train_options, *evaluation_options]:
+        if given.split("=")[0] in PLACEMENT_FLAGS:
+            raise UsageError(f"{given.split('=')[0]}: {PLACED}; leave it out")
     for given in train_options:
         if given.split("=")[0] in flags_set_by("sweep"):
             raise UsageError(f"{given.split('=')[0]} is set by the sweep for each run; leave it out")
@@ -339,7 +345,8 @@ def _sees_folder(folder: str) -> bool:
 def _task(spec: RunSpec) -> dict:
     import ray
 
-    return execute_run(spec, node=ray.get_runtime_context().get_node_id())
+    context = ray.get_runtime_context()
+    return execute_run(spec, node=context.get_node_id(), gpus=context.get_accelerator_ids().get("GPU", []))
 
 
 def follow(ray: ModuleType, pending: dict, specs: list[RunSpec]) -> int:

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO
@@ -21,6 +22,7 @@ from simple_dqn.command_line import parse_options
 from simple_dqn.errors import UsageError
 from simple_dqn.files import write_atomically
 from simple_dqn.runs.checkpoint import load_snapshot
+from simple_dqn.runs.evaluation import complete_summary
 from simple_dqn.runs.run_files import newest_snapshot
 
 SWEEP_FILE = "sweep.json"
@@ -109,8 +111,9 @@ def write_status(folder: Path, **fields: object) -> None:
     write_atomically(Path(folder) / STATUS_FILE, lambda file: file.write(json.dumps(status, indent=2).encode()))
 
 
-def execute_run(spec: RunSpec, node: str = "") -> dict:
-    """Train, resume or skip as the run's folder says, then evaluate; the evaluation's summary."""
+def execute_run(spec: RunSpec, node: str = "", gpus: Sequence[str] = ()) -> dict:
+    """Train, resume or skip as the run's folder says, then evaluate; the evaluation's summary. ``gpus``: the ids
+    of the GPUs Ray gave the task, the only ones its main.py sees; none, and it runs on the CPU."""
     folder = Path(spec.folder)
     if not (folder.parent / SWEEP_FILE).is_file():  # a node that joined later without the shared storage
         raise RunCrashed(f"{folder.name}: {socket.gethostname()} cannot see the sweep's folder {folder.parent}")
@@ -121,25 +124,35 @@ def execute_run(spec: RunSpec, node: str = "") -> dict:
         attempt = read_status(folder).get("attempt", 0) + 1
         write_status(folder, state="running", attempt=attempt, host=socket.gethostname(), node=node,
                      pid=os.getpid(), error=None)
-        summary_file = folder / EVALUATION_FOLDER / "summary.json"
         try:
-            if not summary_file.exists():
-                _train_and_evaluate(spec, lock, attempt)
+            summary = complete_summary(folder / EVALUATION_FOLDER)
+            if summary is None:  # none yet, or one stopped early: the evaluation is played again, whole
+                _train_and_evaluate(spec, lock, attempt, run_environment(gpus))
+                summary = complete_summary(folder / EVALUATION_FOLDER)
         except RunStopped:
             write_status(folder, state="stopped")
             raise
-        summary = json.loads(summary_file.read_text())
+        if summary is None:
+            raise RunCrashed(f"{folder.name}: the evaluation ended without a summary of every game")
         write_status(folder, state="done", evaluation_mean=summary["mean"])
         return summary
 
 
-def _train_and_evaluate(spec: RunSpec, lock: IO[str], attempt: int) -> None:
+def run_environment(gpus: Sequence[str]) -> dict[str, str]:
+    """main.py's environment, which shows it only ``gpus``. Ray (2.60) leaves CUDA_VISIBLE_DEVICES as it is in a
+    task that asked for no GPU: its main.py would take cuda:0 unseen by Ray, every such run the same one. Hiding the
+    GPUs, rather than passing --device cpu, leaves main.py's own choice and checks as they are everywhere else."""
+    return os.environ | {"CUDA_VISIBLE_DEVICES": ",".join(gpus)}
+
+
+def _train_and_evaluate(spec: RunSpec, lock: IO[str], attempt: int, environment: dict[str, str]) -> None:
     folder = Path(spec.folder)
     try:
         command = training_command(spec)
         if command:
             resuming = "--resume" in command
-            _run_main(command, folder, lock, f"attempt {attempt}: {'resuming' if resuming else 'training'}")
+            _run_main(command, folder, lock, f"attempt {attempt}: {'resuming' if resuming else 'training'}",
+                      environment)
             if training_command(spec):  # main.py saved and exited 0 when sent SIGTERM
                 raise RunCrashed(f"{folder.name}: main.py was stopped before its last epoch")
     except UsageError as error:  # a damaged snapshot: starting over would lose the run, so stop
@@ -147,7 +160,7 @@ def _train_and_evaluate(spec: RunSpec, lock: IO[str], attempt: int) -> None:
     evaluation = [*MAIN, "--load_weights", str(newest_snapshot(str(spec.prefix))),
                   "--results_folder", str(folder / EVALUATION_FOLDER), "--random_seed", str(spec.seed),
                   "--progress", "false", *spec.evaluation_options]
-    _run_main(evaluation, folder, lock, f"attempt {attempt}: evaluating")
+    _run_main(evaluation, folder, lock, f"attempt {attempt}: evaluating", environment)
 
 
 def training_command(spec: RunSpec) -> list[str] | None:
@@ -164,7 +177,7 @@ def training_command(spec: RunSpec) -> list[str] | None:
     return [*MAIN, "--load_weights", str(snapshot_file), "--resume", *without_replay, *common]
 
 
-def _run_main(command: list[str], folder: Path, lock: IO[str], what: str) -> None:
+def _run_main(command: list[str], folder: Path, lock: IO[str], what: str, environment: dict[str, str]) -> None:
     """main.py as a child that gets SIGTERM (and saves a snapshot) when this task's worker dies, and holds the
     run's lock until it exits."""
     parent = os.getpid()
@@ -182,7 +195,7 @@ def _run_main(command: list[str], folder: Path, lock: IO[str], what: str) -> Non
         log.write(f"=== {time.strftime('%Y-%m-%d %H:%M:%S')} {socket.gethostname()} {what}\n")
         log.flush()
         child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                 pass_fds=(lock.fileno(),), preexec_fn=terminate_with_parent,
+                                 env=environment, pass_fds=(lock.fileno(),), preexec_fn=terminate_with_parent,
                                  start_new_session=True)
         try:
             while (code := child.poll()) is None and not stop_request.exists():

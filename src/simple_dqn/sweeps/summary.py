@@ -5,7 +5,6 @@ and the performance profile (``aggregates``)."""
 
 import csv
 import io
-import json
 import statistics
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from simple_dqn.files import write_atomically
+from simple_dqn.runs.evaluation import complete_summary
 from simple_dqn.runs.scores import human_normalised
 from simple_dqn.sweeps.aggregates import (
     BOOTSTRAP_SEED,
@@ -36,12 +36,12 @@ SUMMARY_COLUMNS = ("game", "runs", "seeds", "mean", "std", "human_normalised_per
 
 def run_scores(specs: list[RunSpec]) -> dict[str, dict[int, float]]:
     """Per game, in the sweep's order, each seed's final evaluation score, for the runs whose evaluation is
-    written."""
+    complete: one stopped early scores the games it played, not the evaluation asked for."""
     scores: dict[str, dict[int, float]] = {spec.game: {} for spec in specs}
     for spec in specs:
-        summary_file = Path(spec.folder) / EVALUATION_FOLDER / "summary.json"
-        if summary_file.exists():
-            scores[spec.game][spec.seed] = json.loads(summary_file.read_text())["mean"]
+        summary = complete_summary(Path(spec.folder) / EVALUATION_FOLDER)
+        if summary is not None:
+            scores[spec.game][spec.seed] = summary["mean"]
     return scores
 
 
@@ -215,7 +215,7 @@ def _markdown(folder: Path, specs: list[RunSpec], rows: list[dict], median: floa
     lines += ["", f"Median human-normalised score over {counted(games_scored, 'game')}: {_shown(median, 0, '%')} "
                   f"(the paper, over the same games: {_shown(paper_median, 0, '%')}).", ""]
     missing = [Path(spec.folder).name for spec in specs
-               if not (Path(spec.folder) / EVALUATION_FOLDER / "summary.json").exists()]
+               if complete_summary(Path(spec.folder) / EVALUATION_FOLDER) is None]
     if missing:
         lines += [f"Not evaluated (failed or unfinished): {', '.join(missing)}.", ""]
     return "\n".join(lines)

@@ -2,7 +2,8 @@
 
 Both kinds take the same keys, named as the original's ALE viewer named them: ``a`` slower,
 ``s`` faster, ``m`` manual control on and off, ``[`` and ``]`` volume, ``q`` quit.  In manual
-control the arrow keys and space (fire) drive the game.
+control the arrow keys and space (fire) drive the game, each arrow moving the player the way it
+points (``manual_control``); the line under the keys says which action each key takes.
 """
 
 from abc import ABC, abstractmethod
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 DIRECTIONS = ("up", "down", "left", "right", "fire")
-KEYS_HELP = "q quit · a slower · s faster · m manual (arrows, space) · [ ] volume"
+KEYS_HELP = "q quit · a slower · s faster · [ ] volume"
 
 
 @dataclass
@@ -25,6 +26,7 @@ class Status:
     games: int
     speed: str
     manual: bool
+    manual_keys: str  # the key line of manual control: each key and the action it takes in this game
     action_names: list[str]
     q_values: np.ndarray | None = None
     chosen_action: int | None = None

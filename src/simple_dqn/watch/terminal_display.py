@@ -104,7 +104,7 @@ class TerminalDisplay(Display):
         if line:
             lines.append(line)
         lines.append("  ".join(status.messages)[:columns])  # kept when empty, so the picture keeps its size
-        lines.append(KEYS_HELP[:columns])
+        lines += [KEYS_HELP[:columns], status.manual_keys[:columns]]
         return lines
 
     def pressed_commands(self) -> list[str]:

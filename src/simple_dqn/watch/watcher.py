@@ -10,23 +10,12 @@ from simple_dqn.dqn.environment import ALEEnvironment
 from simple_dqn.runs.statistics import Statistics
 from simple_dqn.stopping import StopRequest
 from simple_dqn.watch.display import Display, Status
+from simple_dqn.watch.manual_control import manual_action, manual_keys
 
 FRAMES_PER_SECOND = 60  # the console's own rate: speed x1
 SPEEDS = (1 / 8, 1 / 4, 1 / 2, 1, 2, 4, 8, math.inf)
 MESSAGE_SECONDS = 3.0
 FALLEN_BEHIND_SECONDS = 0.25  # later than this, the clock restarts instead of rushing to catch up
-
-
-def manual_action(directions: set[str], action_names: list[str]) -> int:
-    """The game's action nearest to the keys held: a part the game lacks (fire, then up or down) is dropped."""
-    vertical = "UP" if "up" in directions else "DOWN" if "down" in directions else ""
-    horizontal = "RIGHT" if "right" in directions else "LEFT" if "left" in directions else ""
-    fire = "FIRE" if "fire" in directions else ""
-    for name in (vertical + horizontal + fire, horizontal + fire, vertical + horizontal, vertical + fire,
-                 horizontal, vertical, fire):
-        if name in action_names:
-            return action_names.index(name)
-    return action_names.index("NOOP") if "NOOP" in action_names else 0
 
 
 def speed_label(speed: float) -> str:
@@ -51,6 +40,7 @@ class GameWatcher:
         self.games = games
         self.speed_index = SPEEDS.index(1)
         self.manual = False
+        self.manual_keys = manual_keys(environment.name, environment.action_names())
         self.manual_steps = 0
         self.quit = False
         self.games_started = 0
@@ -67,7 +57,8 @@ class GameWatcher:
     def steer(self, action: int, q_values: np.ndarray) -> int:
         self.q_values = q_values
         if self.manual:
-            action = manual_action(self.display.held_directions(), self.environment.action_names())
+            action = manual_action(self.display.held_directions(), self.environment.name,
+                                   self.environment.action_names())
             self.manual_steps += 1
         self.chosen_action = action
         return action
@@ -91,7 +82,7 @@ class GameWatcher:
         return Status(
             game=self.environment.name, score=self.statistics.game_reward[0], lives=self.environment.lives(),
             game_number=max(1, min(self.games_started, self.games)), games=self.games,
-            speed=speed_label(SPEEDS[self.speed_index]), manual=self.manual,
+            speed=speed_label(SPEEDS[self.speed_index]), manual=self.manual, manual_keys=self.manual_keys,
             action_names=self.environment.action_names(), q_values=self.q_values, chosen_action=self.chosen_action,
             messages=list(self.messages))
 

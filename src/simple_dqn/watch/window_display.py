@@ -37,7 +37,8 @@ class WindowDisplay(Display):
             self.font = pygame.font.Font(None, 22)
             self.line_height = self.font.get_linesize()
             widest = [f"{name} -00.000" for name in action_names]  # Q-values rarely need more room than this
-            text_lines = 3 + len(self._rows(widest))  # the headline, the Q-values, a message and the keys
+            # the headline, the Q-values, a message, the keys and the keys of manual control
+            text_lines = 4 + len(self._rows(widest))
             self.window = pygame.display.set_mode((self.picture_size[0],
                                                    self.picture_size[1] + text_lines * self.line_height + 8))
         except pygame.error as error:
@@ -67,7 +68,7 @@ class WindowDisplay(Display):
             for index, x in row:
                 text, chosen = cells[index]
                 self._text(text, x, y, CHOSEN if chosen else TEXT)
-        for message in ["  ".join(status.messages), KEYS_HELP]:
+        for message in ["  ".join(status.messages), KEYS_HELP, status.manual_keys]:
             y += self.line_height
             self._text(message, 4, y, TEXT)
         pygame.display.flip()
