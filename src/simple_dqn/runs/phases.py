@@ -81,11 +81,11 @@ class PhaseRunner:
                 return
             if phase == "random" and self.parts.memory is not None and self.replay.replay_compress:
                 report_compressed_memory(self.parts.memory)
-            epoch_ends = index + 1 == len(plan) or plan[index + 1][0] != epoch
-            if epoch_ends and epoch > 0 and saves:
+            saved = saves and epoch > 0 and (index + 1 == len(plan) or plan[index + 1][0] != epoch)
+            if saved:
                 self._save(epoch)  # at the epoch's end, so a resumed run goes on from the very same state
             if self.stop.requested:  # between two phases: the next one begins on resuming, nothing lost
-                if saves and not epoch_ends and index + 1 < len(plan):
+                if saves and not saved and index + 1 < len(plan):  # the random phase's end among them
                     following_epoch, following = plan[index + 1][:2]
                     self._save(following_epoch, StoppedPhase(following, 0, Statistics.nothing_counted()))
                 self.saved_on_stop = saves
