@@ -286,14 +286,6 @@ def test_bad_options_get_one_clear_line_and_exit_code_2(arguments, fragments, tm
 
 
 @pytest.mark.slow
-def test_an_unwritable_output_folder_is_named(tmp_path):
-    blocker = tmp_path / "file"
-    blocker.write_text("a file, not a folder")
-    result = run_main("breakout", "--csv_file", str(blocker / "results" / "breakout.csv"))
-    assert_clear_error(result, "cannot write results", str(blocker / "results"))
-
-
-@pytest.mark.slow
 def test_a_corrupt_snapshot_is_refused(trained_run, tmp_path):
     truncated = tmp_path / "truncated.pkl"
     truncated.write_bytes((trained_run / "breakout_1.pkl").read_bytes()[:5000])

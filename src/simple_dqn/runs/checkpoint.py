@@ -34,16 +34,17 @@ import secrets
 import shutil
 import warnings
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import numpy as np
 import torch
 
 from simple_dqn.dqn.replay_memory import ReplayMemory
 from simple_dqn.dqn.settings import shape_options
-from simple_dqn.errors import UsageError
+from simple_dqn.errors import UsageError, first_line
 from simple_dqn.files import replace_durably, write_atomically
 from simple_dqn.runs.agent_folder import HUB_PREFIX, TrainedAgent, read_agent_folder
 from simple_dqn.runs.composition import Parts
@@ -167,9 +168,11 @@ def _megabytes(size: int) -> str:
 
 
 def save_checkpoint(run: RunFiles, epoch: int, parts: Parts, *, options: dict, validation_states: np.ndarray | None,
-                    save_replay_memory: bool, stopped: StoppedPhase | None, last_snapshot: Path | None) -> Path:
+                    save_replay_memory: bool, stopped: StoppedPhase | None, last_snapshot: Path | None,
+                    saved: Callable[[Path], None]) -> None:
     """The replay memory as pending, then the snapshot, then the pending replay memory in place of the old:
-    killed at any moment, the newest snapshot still finds its own replay memory.  The snapshot's path."""
+    killed at any moment, the newest snapshot still finds its own replay memory.  ``saved`` is told the snapshot's
+    path once both are in place."""
     path = run.snapshot(epoch)
     replay_saved = parts.memory is not None and save_replay_memory
     save_id = secrets.token_hex(8)
@@ -204,10 +207,10 @@ def save_checkpoint(run: RunFiles, epoch: int, parts: Parts, *, options: dict, v
                          f"old one, the snapshot about {_megabytes(snapshot)}){kept}") from None
     finally:
         run.pending_replay.unlink(missing_ok=True)
+    saved(path)  # before the line below: what a second Ctrl-C says was saved is never behind what the log says
     where = f" in the middle of epoch {epoch} {stopped.phase} ({stopped.steps_done} steps)" if stopped else ""
     saved_replay = f" and {run.replay} ({run.replay.stat().st_size / 1e9:.2f} GB)" if run.replay.exists() else ""
     log.info("saved %s%s%s", path, saved_replay, where)
-    return path
 
 
 def agent_of(snapshot: Snapshot, file_options: set[str]) -> TrainedAgent:
@@ -289,12 +292,35 @@ def _write_snapshot(path: Path, contents: dict) -> None:
     write_atomically(Path(path), lambda file: _save_tensors(stamped, file))
 
 
+class _WriteFailures:
+    """``file``'s writes, keeping what made one fail: torch.save's zip writer turns the OSError into a RuntimeError
+    of its own ("[enforce fail at inline_container.cc...] file write failed"), which hides the cause.  The error's
+    number and words are kept, not the error: its traceback would hold this object in a cycle, alive at exit."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self.file = file
+        self.failure: tuple[int, str] | None = None  # errno and strerror
+
+    def write(self, data: bytes) -> int:
+        try:
+            return self.file.write(data)
+        except OSError as error:
+            self.failure = (error.errno or 0, error.strerror or str(error))
+            raise
+
+    def flush(self) -> None:
+        self.file.flush()
+
+
 def _save_tensors(contents: dict, file: BinaryIO) -> None:
-    """``torch.save``, whose zip writer reports a failed write (a full disk) as a RuntimeError: an OSError here."""
+    """``torch.save``, raising the OSError of a write that failed (a full disk, a file over its size limit)."""
+    writes = _WriteFailures(file)
     try:
-        torch.save(contents, file)
+        torch.save(contents, cast(BinaryIO, writes))  # a file to torch.save, which only writes and flushes
+        return
     except RuntimeError as error:
-        raise OSError(f"writing failed ({str(error).splitlines()[0]})") from error
+        failed = first_line(error)
+    raise OSError(*writes.failure) if writes.failure else OSError(failed)  # outside the except: no chain to keep
 
 
 def pack_screens(array: np.ndarray) -> dict:

@@ -140,18 +140,20 @@ class PhaseRunner:
     def _save(self, epoch: int, stopped: StoppedPhase | None = None) -> None:
         assert self.run is not None
         self.saving = self.run.snapshot(epoch)
-        self.last_snapshot = save_checkpoint(
-            self.run, epoch, self.parts, options=self.options, validation_states=self.validation_states,
-            save_replay_memory=self.replay.save_replay_memory, stopped=stopped, last_snapshot=self.last_snapshot)
-        self.saving = None
+        save_checkpoint(self.run, epoch, self.parts, options=self.options, validation_states=self.validation_states,
+                        save_replay_memory=self.replay.save_replay_memory, stopped=stopped,
+                        last_snapshot=self.last_snapshot, saved=self._saved)
+
+    def _saved(self, path: Path) -> None:
+        self.last_snapshot, self.saving = path, None
 
     def stopped_at_once_message(self) -> str:
         """What a run left at once, by a second Ctrl-C, kept: ``interrupted_message`` but for a save it cut short."""
         if self.saving is None:
             return self.interrupted_message().replace("stopped", "stopped at once", 1)
-        last = (f"continue from the last snapshot with ./resume.sh {self.last_snapshot}" if self.last_snapshot
-                else "no snapshot was saved before it")
-        return f"stopped at once while saving {self.saving}, which was not written; {last}"
+        last = (f"the last saved whole is {self.last_snapshot}: ./resume.sh {self.last_snapshot}" if self.last_snapshot
+                else "no snapshot was saved whole before it")
+        return f"stopped at once while saving {self.saving}; {last}"
 
     def interrupted_message(self) -> str:
         """What a training or test run stopped by Ctrl-C kept, and how to go on; ``play.py`` says it of games played."""
