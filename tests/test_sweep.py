@@ -165,7 +165,7 @@ def cluster() -> str:
 def test_a_sweep_on_a_cluster_stopped_with_ctrl_c_is_continued_by_the_same_command(tmp_path, cluster):
     """Started as a background job of a script is (nohup, `&`), with SIGINT ignored: SIGINT must stop it all the
     same."""
-    command = sweep_command(tmp_path, "stopped", "pong", "1", 2, *FAST, "--address", cluster)
+    command = sweep_command(tmp_path, "stopped", "pong", "1", 3, "--address", cluster)  # long enough to stop in
     process = subprocess.Popen(command, cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     run = tmp_path / "stopped" / "pong_s1"
@@ -180,7 +180,8 @@ def test_a_sweep_on_a_cluster_stopped_with_ctrl_c_is_continued_by_the_same_comma
     assert "continues the runs not done" in status.stdout
     again = run_command(command)
     assert again.returncode == 0, again.stderr
-    assert epochs_and_phases(run / "pong.csv") == [(0, "random"), (1, "train"), (1, "test"), (2, "train"), (2, "test")]
+    assert epochs_and_phases(run / "pong.csv") == [(0, "random"), (1, "train"), (1, "test"), (2, "train"), (2, "test"),
+                                                   (3, "train"), (3, "test")]
     log = (run / "train.log").read_text()
     assert "attempt 2: resuming" in log and "attempt 2: training" not in log
 

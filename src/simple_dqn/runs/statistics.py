@@ -90,8 +90,9 @@ class Statistics:
         for loss in losses:
             self._count_update(loss)
         self._bar.update(self.games)
-        if self._percent_done() != self._percent_shown:
-            self._percent_shown = self._percent_done()
+        percent = self._percent_done()
+        if percent != self._percent_shown:
+            self._percent_shown = percent
             self._bar.refresh()
 
     def _percent_done(self) -> int | None:
