@@ -30,6 +30,32 @@ TINY_RUN = ["--random_steps", "200", "--train_steps", "400", "--test_steps", "30
             "--max_test_frames", "800", "--progress", "false", "--backend", "cpu", *QUICK_SCREENS]
 
 
+# Fixtures that one test makes for the whole test session and others read (made_once below).
+SHARED_FIXTURES = ("trained_run", "uninterrupted_runs", "finished_sweep", "stopped_evaluation")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The order that keeps both test processes busy to the end (./run_tests.sh: each takes the next test as it
+    finishes one): slow tests first, so that the two end together on tests of a fraction of a second; among them,
+    the first to need each shared fixture first, and the tests that only read one after the others, so that no test
+    process waits on a fixture the other is still making."""
+    made: set[str] = set()
+
+    def rank(item: pytest.Item) -> int:
+        if item.get_closest_marker("slow") is None:
+            return 3
+        shared = {name for name in SHARED_FIXTURES if name in item.fixturenames}  # type: ignore[attr-defined]
+        if not shared:
+            return 1
+        if shared <= made:
+            return 2
+        made.update(shared)
+        return 0
+
+    ranks = [rank(item) for item in items]  # in the order collected, so the first to ask is the first collected
+    items[:] = [item for _, _, item in sorted(zip(ranks, range(len(items)), items, strict=True))]
+
+
 def run_command(command: list[str], timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
 
