@@ -2,13 +2,19 @@
 
 import fcntl
 import json
+import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+import time
+import traceback
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -60,8 +66,63 @@ def run_command(command: list[str], timeout: float = 300) -> subprocess.Complete
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
 
 
-def run_main(*args: str) -> subprocess.CompletedProcess:
-    return run_command([*MAIN, *args])
+def run_main(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """``python -m simple_dqn ARGS`` in a process of its own, forked from this test process, which has PyTorch and
+    the package imported already: the run starts at once instead of after the 3.5 s a new interpreter spends on
+    them (on the slowest CPU), and is a process as any other, with its own exit code, output, files and signals.
+    What must start as a user starts it (a script, a kill at start-up) runs ``MAIN`` or the script instead."""
+    import torch._dynamo  # noqa: F401  (PyTorch's optimizers import its compiler, 1.5 s, when the first is made)
+
+    from simple_dqn.main import main
+
+    with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
+        pid = os.fork()
+        if pid == 0:
+            _run_in_this_fork(lambda: main(list(args)), stdout.fileno(), stderr.fileno())
+        deadline = time.monotonic() + timeout
+        while (ended := os.waitpid(pid, os.WNOHANG))[0] == 0:
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                raise subprocess.TimeoutExpired([*MAIN, *args], timeout)
+            time.sleep(0.02)
+        stdout.seek(0)
+        stderr.seek(0)
+        return subprocess.CompletedProcess([*MAIN, *args], os.waitstatus_to_exitcode(ended[1]),
+                                           stdout.read().decode(), stderr.read().decode())
+
+
+def _run_in_this_fork(run: Callable[[], int], stdout: int, stderr: int) -> NoReturn:
+    """Leave pytest behind as ``python -m`` would start: the output in the files given (never in the pipe the
+    test process talks to pytest-xdist through), the logging, warnings and signals of a new interpreter, the
+    checkout as the working folder; then exit with what the run returned."""
+    code = 1
+    try:
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        os.dup2(stdout, 1)
+        os.dup2(stderr, 2)
+        sys.stdin, sys.stdout = open(0, closefd=False), open(1, "w", closefd=False)  # noqa: SIM115
+        sys.stderr = open(2, "w", buffering=1, errors="backslashreplace", closefd=False)  # noqa: SIM115
+        os.chdir(ROOT)
+        logging.root.handlers.clear()  # pytest's, which would take the run's log lines; the run sets up its own
+        warnings.resetwarnings()  # pytest's filters and recorder, for the interpreter's own
+        for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+            warnings.simplefilter("ignore", category)
+        warnings.showwarning = lambda message, category, filename, lineno, file=None, line=None: sys.stderr.write(
+            warnings.formatwarning(message, category, filename, lineno, line))
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        code = run()
+    except SystemExit as exit:  # --help, and what argparse refuses
+        code = exit.code if isinstance(exit.code, int) else 0 if exit.code is None else 1
+        if isinstance(exit.code, str):
+            print(exit.code, file=sys.stderr)
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 def run_script(script: str, *args: str) -> subprocess.CompletedProcess:

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import MAIN, QUICK_SCREENS, ROOT, assert_clear_error, made_once, run_script
+from conftest import MAIN, QUICK_SCREENS, ROOT, assert_clear_error, made_once, run_main, run_script
 from simple_dqn.command_line import parse_options
 from simple_dqn.dqn.environments import make_games
 from simple_dqn.dqn.games import Step
@@ -37,10 +37,15 @@ SMALL_EPOCHS = ["--random_steps", "200", "--train_steps", "300", "--test_steps",
 EPOCHS = 3  # a run's length unless a test's options say otherwise: enough to stop, resume and go on past a save
 
 
-def train_command(folder, epochs: int, *options: str, games: int = 1) -> list[str]:
+def train_arguments(folder, epochs: int, *options: str, games: int = 1) -> list[str]:
     """``games``: how many games the run plays at once (--num_envs); ``options`` come last, and win."""
-    return [*MAIN, "breakout", *SMALL_EPOCHS, "--epochs", str(epochs), "--num_envs", str(games),
+    return ["breakout", *SMALL_EPOCHS, "--epochs", str(epochs), "--num_envs", str(games),
             "--save_weights_prefix", str(folder / "breakout"), "--csv_file", str(folder / "breakout.csv"), *options]
+
+
+def train_command(folder, epochs: int, *options: str, games: int = 1) -> list[str]:
+    """The command of such a run, for a test that stops it with a signal or kills it."""
+    return [*MAIN, *train_arguments(folder, epochs, *options, games=games)]
 
 
 def assert_stops_with_clear_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
@@ -64,8 +69,7 @@ def uninterrupted_runs(tmp_path_factory, worker_id):
     own; each run once in the test session, when first asked."""
     def rows_of(games: int, options: tuple[str, ...]) -> list[dict]:
         def run(folder):
-            result = subprocess.run(train_command(folder, EPOCHS, *options, games=games), cwd=ROOT, capture_output=True,
-                                    text=True, timeout=300)
+            result = run_main(*train_arguments(folder, EPOCHS, *options, games=games))
             assert result.returncode == 0, result.stderr
             return rows_apart_from_timing(folder)
         return made_once(tmp_path_factory, worker_id, "_".join(["uninterrupted", str(games), *options]), run)
@@ -92,8 +96,7 @@ def uninterrupted(uninterrupted_runs, games, options):
 @pytest.mark.slow
 def test_a_run_resumed_after_epoch_2_gives_the_rows_of_one_never_interrupted(uninterrupted, tmp_path):
     """With compressed screens; the stopped and killed runs below resume uncompressed ones (the default)."""
-    first = subprocess.run(train_command(tmp_path, 2, "--replay_compress", "true"), cwd=ROOT, capture_output=True,
-                           text=True, timeout=300)
+    first = run_main(*train_arguments(tmp_path, 2, "--replay_compress", "true"))
     assert first.returncode == 0, first.stderr
     assert sorted(path.name for path in tmp_path.iterdir()) == ["breakout.csv", "breakout.replay", "breakout.yaml",
                                                                  "breakout_1.pkl", "breakout_2.pkl",
@@ -195,7 +198,7 @@ def test_killed_at_random_moments_the_run_resumes_to_the_rows_of_one_never_inter
 
 @pytest.mark.slow
 def test_resume_refuses_a_replay_memory_that_is_missing_or_not_the_snapshots_unless_allowed(tmp_path):
-    first = subprocess.run(train_command(tmp_path, 2), cwd=ROOT, capture_output=True, text=True, timeout=300)
+    first = run_main(*train_arguments(tmp_path, 2))
     assert first.returncode == 0, first.stderr
     (tmp_path / "breakout.replay").rename(tmp_path / "elsewhere.replay")
     assert_stops_with_clear_error(run_script("resume.sh", str(tmp_path / "breakout_2.pkl"), "--epochs", "3"),
@@ -227,8 +230,7 @@ def files_limited_to(kilobytes: int):
 @pytest.mark.parametrize("kilobytes", [256, 1024])
 def test_a_save_that_cannot_be_written_stops_the_run_and_keeps_the_last_snapshot_whole(uninterrupted, tmp_path,
                                                                                       kilobytes, options):
-    first = subprocess.run(train_command(tmp_path, 1, *options, "--epochs", "1"), cwd=ROOT, capture_output=True,
-                           text=True, timeout=300)
+    first = run_main(*train_arguments(tmp_path, 1, *options, "--epochs", "1"))
     assert first.returncode == 0, first.stderr
     full = subprocess.run([str(ROOT / "resume.sh"), str(tmp_path / "breakout_1.pkl"), "--epochs", "2"], cwd=ROOT,
                           capture_output=True, text=True, timeout=300, preexec_fn=files_limited_to(kilobytes))
@@ -329,15 +331,13 @@ def small_disk(tmp_path) -> Iterator[Path]:
 def test_a_run_whose_first_snapshot_and_replay_file_cannot_fit_on_the_disk_is_refused_before_it_starts(small_disk,
                                                                                                      tmp_path):
     """4,000 transitions of 36x36 screens take 5.2 MB on disk; 500 take 0.65 MB, which fit with the snapshot."""
-    refused = subprocess.run([*MAIN, "breakout", *SMALL_EPOCHS, "--epochs", "1", "--replay_size", "4000",
-                              "--save_weights_prefix", str(small_disk / "breakout"), "--csv_file",
-                              str(tmp_path / "breakout.csv")], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    refused = run_main("breakout", *SMALL_EPOCHS, "--epochs", "1", "--replay_size", "4000", "--save_weights_prefix",
+                       str(small_disk / "breakout"), "--csv_file", str(tmp_path / "breakout.csv"))
     assert_stops_with_clear_error(refused, "the first snapshot and replay file need", "MB in", "MB are free",
                                   "--replay_size")
     assert not list(small_disk.iterdir()) and not (tmp_path / "breakout.csv").exists()
-    taken = subprocess.run([*MAIN, "breakout", *SMALL_EPOCHS, "--epochs", "1", "--replay_size", "500",
-                            "--save_weights_prefix", str(small_disk / "breakout"), "--csv_file",
-                            str(tmp_path / "breakout.csv")], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    taken = run_main("breakout", *SMALL_EPOCHS, "--epochs", "1", "--replay_size", "500", "--save_weights_prefix",
+                     str(small_disk / "breakout"), "--csv_file", str(tmp_path / "breakout.csv"))
     assert taken.returncode == 0, taken.stderr
     assert (small_disk / "breakout_1.pkl").is_file()
 
@@ -349,9 +349,9 @@ def test_a_gymnasium_id_resumes_exactly_too(tmp_path):
     whole, stopped = tmp_path / "whole", tmp_path / "stopped"
     for folder, epochs in ((whole, 3), (stopped, 2)):
         folder.mkdir()
-        command = train_command(folder, epochs, *gym)
-        command[command.index("breakout")] = "Breakout-v0"
-        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+        arguments = train_arguments(folder, epochs, *gym)
+        arguments[arguments.index("breakout")] = "Breakout-v0"
+        result = run_main(*arguments)
         assert result.returncode == 0, result.stderr
     resumed = run_script("resume.sh", str(stopped / "breakout_2.pkl"), "--epochs", "3")
     assert resumed.returncode == 0, resumed.stderr

@@ -141,6 +141,7 @@ def test_a_new_run_starts_from_the_weights_of_an_agent_on_the_hub(exported, tmp_
     assert "hf://someone/breakout" in yaml.safe_load((tmp_path / "run.yaml").read_text())["command"]
 
 
+@pytest.mark.slow
 def test_resume_sh_refuses_an_agent_on_the_hub_in_one_line(exported, tmp_path):
     cache_as_downloaded(tmp_path, "someone/breakout", exported)
     assert_clear_error(run([str(ROOT / "resume.sh"), "hf://someone/breakout"], offline_hub(tmp_path)),
@@ -271,6 +272,7 @@ def test_a_crafted_export_is_refused_saying_why(exported, tmp_path, how):
     assert CRAFTS[how] in str(refused.value) and "\n" not in str(refused.value)
 
 
+@pytest.mark.slow
 def test_test_sh_refuses_a_crafted_export_in_one_line(exported, tmp_path):
     folder = tmp_path / "crafted"
     shutil.copytree(exported, folder)
@@ -278,6 +280,7 @@ def test_test_sh_refuses_a_crafted_export_in_one_line(exported, tmp_path):
     assert_clear_error(run([str(ROOT / "test.sh"), str(folder)]), "shape 5x512", "needs 4x512")
 
 
+@pytest.mark.slow
 def test_upload_dry_run_lists_exactly_the_files_it_would_send_and_sends_nothing(exported, tmp_path):
     folder = tmp_path / "breakout"
     shutil.copytree(exported, folder)
@@ -297,6 +300,7 @@ def test_upload_dry_run_lists_exactly_the_files_it_would_send_and_sends_nothing(
     assert (folder / "README.md").read_bytes() == card
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("online", [False, True], ids=["offline", "no token"])
 def test_upload_without_the_hub_or_a_token_is_one_line(exported, tmp_path, online):
     environment = offline_hub(tmp_path)
@@ -306,6 +310,7 @@ def test_upload_without_the_hub_or_a_token_is_one_line(exported, tmp_path, onlin
     assert_clear_error(result, "no Hugging Face token" if online else "HF_HUB_OFFLINE is set")
 
 
+@pytest.mark.slow
 def test_upload_refuses_a_folder_that_is_not_an_export_and_a_bad_repo_id(tmp_path, exported):
     assert_clear_error(run([str(ROOT / "upload.sh"), str(tmp_path), "--repo_id", "someone/breakout", "--dry_run"]),
                        "has no config.json")
