@@ -92,6 +92,12 @@ def run_main(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
                                            stdout.read().decode(), stderr.read().decode())
 
 
+def resume_run(snapshot: str | Path, *options: str) -> subprocess.CompletedProcess:
+    """What ``./resume.sh SNAPSHOT OPTIONS`` runs, started as ``run_main`` starts a run; the tests of resume.sh
+    itself (a prefix for the newest snapshot, an agent of the Hub refused) run the script."""
+    return run_main("--load_weights", str(snapshot), "--resume", *options)
+
+
 def _run_in_this_fork(run: Callable[[], int], stdout: int, stderr: int) -> NoReturn:
     """Leave pytest behind as ``python -m`` would start: the output in the files given (never in the pipe the
     test process talks to pytest-xdist through), the logging, warnings and signals of a new interpreter, the

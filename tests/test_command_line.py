@@ -12,7 +12,17 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import PAPER_SCREENS, ROOT, TINY_RUN, assert_clear_error, copy_toolkit, run_command, run_main, run_script
+from conftest import (
+    PAPER_SCREENS,
+    ROOT,
+    TINY_RUN,
+    assert_clear_error,
+    copy_toolkit,
+    resume_run,
+    run_command,
+    run_main,
+    run_script,
+)
 from simple_dqn.command_line import CommandLine, build_parser
 from simple_dqn.main import main
 from simple_dqn.runs.checkpoint import unpack_screens
@@ -65,7 +75,8 @@ def test_train_sh_names_its_files_after_the_game_in_snapshots_and_results(tmp_pa
     assert "7063 bytes each" in result.stderr
     assert "step/s" in result.stderr, "a progress bar shows steps per second"
     assert "epoch 1 train: 400 steps in" in result.stderr, "each phase logs a summary"
-    labelled = run_command([str(copy / "train.sh"), "SpaceInvaders", "try2", *arguments])
+    labelled = run_command([str(copy / "train.sh"), "SpaceInvaders", "try2", *TINY_RUN, "--epochs", "1",
+                            "--train_steps", "100", "--test_steps", "0"])  # what it is called is all that is looked at
     assert labelled.returncode == 0, labelled.stderr
     assert (copy / "snapshots" / "space_invaders_try2_1.pkl").is_file()
     assert (copy / "results" / "space_invaders_try2.csv").is_file()
@@ -134,7 +145,7 @@ def test_resume_continues_at_the_next_epoch_with_the_same_counters(trained_run, 
         rows_before = file.read()
     (tmp_path / "breakout_2.pkl").unlink()
     # The replay memory beside the snapshots is epoch 2's: epoch 1's goes on with an empty one, when allowed.
-    result = run_script("resume.sh", str(tmp_path / "breakout_1.pkl"), "--epochs", "3", "--allow_empty_replay", "true",
+    result = resume_run(str(tmp_path / "breakout_1.pkl"), "--epochs", "3", "--allow_empty_replay", "true",
                         *outputs(tmp_path))
     assert result.returncode == 0, result.stderr
     rows = read_csv_rows(tmp_path / "breakout.csv")

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from conftest import ROOT, TINY_RUN, assert_clear_error, run_main, run_script
+from conftest import ROOT, TINY_RUN, assert_clear_error, resume_run, run_main
 from simple_dqn.runs.results_csv import read_csv_rows
 
 # Every action random, so the rows depend on no floating-point arithmetic but meanq's and meancost's.
@@ -64,8 +64,8 @@ def test_a_run_resumes_only_with_its_own_number_of_games(tmp_path):
     first = run_main("breakout", *TINY_RUN, "--epochs", "1", "--num_envs", "2", "--random_seed", "3",
                      "--save_weights_prefix", str(tmp_path / "breakout"), "--csv_file", str(tmp_path / "rows.csv"))
     assert first.returncode == 0, first.stderr
-    assert_clear_error(run_script("resume.sh", str(tmp_path / "breakout_1.pkl"), "--epochs", "2", "--num_envs", "4"),
+    assert_clear_error(resume_run(str(tmp_path / "breakout_1.pkl"), "--epochs", "2", "--num_envs", "4"),
                        "--num_envs")
-    kept = run_script("resume.sh", str(tmp_path / "breakout_1.pkl"), "--epochs", "2")
+    kept = resume_run(str(tmp_path / "breakout_1.pkl"), "--epochs", "2")
     assert kept.returncode == 0, kept.stderr
     assert [row["epoch"] for row in read_csv_rows(tmp_path / "rows.csv")] == ["0", "1", "1", "2", "2"]

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import MAIN, QUICK_SCREENS, ROOT, assert_clear_error, made_once, run_main, run_script
+from conftest import MAIN, QUICK_SCREENS, ROOT, assert_clear_error, made_once, resume_run, run_main, run_script
 from simple_dqn.command_line import parse_options
 from simple_dqn.dqn.environments import make_games
 from simple_dqn.dqn.games import Step
@@ -101,7 +101,7 @@ def test_a_run_resumed_after_epoch_2_gives_the_rows_of_one_never_interrupted(uni
     assert sorted(path.name for path in tmp_path.iterdir()) == ["breakout.csv", "breakout.replay", "breakout.yaml",
                                                                  "breakout_1.pkl", "breakout_2.pkl",
                                                                  "tensorboard"]  # one replay
-    resumed = run_script("resume.sh", str(tmp_path / "breakout_2.pkl"), "--epochs", str(EPOCHS))
+    resumed = resume_run(str(tmp_path / "breakout_2.pkl"), "--epochs", str(EPOCHS))
     assert resumed.returncode == 0, resumed.stderr
     assert "loaded " + str(tmp_path / "breakout.replay") in resumed.stderr
     assert rows_apart_from_timing(tmp_path) == uninterrupted
@@ -130,7 +130,7 @@ def test_ctrl_c_or_sigterm_saves_where_the_run_stopped_and_resuming_completes_ev
     assert torch.load(stopped[2], weights_only=True)["stopped"]["phase"] == "test"
     snapshot = stopped[2]
 
-    resumed = run_script("resume.sh", snapshot, "--epochs", str(EPOCHS))
+    resumed = resume_run(snapshot, "--epochs", str(EPOCHS))
     assert resumed.returncode == 0, resumed.stderr
     rows = read_csv_rows(tmp_path / "breakout.csv")
     assert [(row["epoch"], row["phase"]) for row in rows] == [
@@ -201,17 +201,17 @@ def test_resume_refuses_a_replay_memory_that_is_missing_or_not_the_snapshots_unl
     first = run_main(*train_arguments(tmp_path, 2))
     assert first.returncode == 0, first.stderr
     (tmp_path / "breakout.replay").rename(tmp_path / "elsewhere.replay")
-    assert_stops_with_clear_error(run_script("resume.sh", str(tmp_path / "breakout_2.pkl"), "--epochs", "3"),
+    assert_stops_with_clear_error(resume_run(str(tmp_path / "breakout_2.pkl"), "--epochs", "3"),
                                   "does not exist", "--allow_empty_replay")
 
     # Epoch 1's snapshot beside epoch 2's replay memory, as after a copy of the wrong files.
     (tmp_path / "elsewhere.replay").rename(tmp_path / "breakout.replay")
     (tmp_path / "breakout_2.pkl").unlink()
     snapshot = str(tmp_path / "breakout_1.pkl")
-    assert_stops_with_clear_error(run_script("resume.sh", snapshot, "--epochs", "2"),
+    assert_stops_with_clear_error(resume_run(snapshot, "--epochs", "2"),
                                   "another snapshot", "--allow_empty_replay")
 
-    allowed = run_script("resume.sh", snapshot, "--epochs", "2", "--allow_empty_replay", "true")
+    allowed = resume_run(snapshot, "--epochs", "2", "--allow_empty_replay", "true")
     assert allowed.returncode == 0, allowed.stderr
     assert "going on with an empty replay memory" in allowed.stderr
 
@@ -240,7 +240,7 @@ def test_a_save_that_cannot_be_written_stops_the_run_and_keeps_the_last_snapshot
     assert not (tmp_path / "breakout_2.pkl").exists() and not list(tmp_path.glob(".*.tmp"))
     assert not (tmp_path / "breakout.replay.new").exists()
 
-    again = run_script("resume.sh", str(tmp_path / "breakout_1.pkl"), "--epochs", "2")
+    again = resume_run(str(tmp_path / "breakout_1.pkl"), "--epochs", "2")
     assert again.returncode == 0, again.stderr
     assert rows_apart_from_timing(tmp_path) == uninterrupted  # nothing of the run was lost
 
@@ -353,7 +353,7 @@ def test_a_gymnasium_id_resumes_exactly_too(tmp_path):
         arguments[arguments.index("breakout")] = "Breakout-v0"
         result = run_main(*arguments)
         assert result.returncode == 0, result.stderr
-    resumed = run_script("resume.sh", str(stopped / "breakout_2.pkl"), "--epochs", "3")
+    resumed = resume_run(str(stopped / "breakout_2.pkl"), "--epochs", "3")
     assert resumed.returncode == 0, resumed.stderr
     assert rows_apart_from_timing(stopped) == rows_apart_from_timing(whole)
 
