@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import yaml
 
 from conftest import TINY_RUN, assert_clear_error, run_main
 from simple_dqn.dqn.deepqnetwork import (
@@ -15,6 +16,7 @@ from simple_dqn.dqn.deepqnetwork import (
     device_of,
     native_bfloat16,
     resolve_device,
+    update_precision_on,
 )
 from simple_dqn.dqn.replay_memory import Minibatch, ReplayMemory
 from simple_dqn.dqn.settings import OPTIMIZERS, NetworkSettings
@@ -306,18 +308,36 @@ def test_bfloat16_is_native_on_a_cpu_whose_flags_name_bfloat16_instructions():
     assert native_bfloat16(torch.device("cpu")) == bool(flags & {"avx512_bf16", "amx_bf16"})
 
 
+def test_auto_precision_is_float32_on_a_device_without_bfloat16_arithmetic_and_what_was_asked_stays():
+    meta = torch.device("meta")  # PyTorch's device of shapes alone, which computes nothing natively
+    assert update_precision_on("auto", meta) == ("float32", "--update_precision auto: meta has no bfloat16 arithmetic")
+    assert update_precision_on("bfloat16", meta) == ("bfloat16", "--update_precision bfloat16")
+    assert update_precision_on("float32", torch.device("cpu")).name == "float32"
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+@pytest.mark.parametrize("precision", ["float32", "bfloat16", "auto"])
 def test_a_run_warns_at_the_start_when_its_bfloat16_update_would_be_emulated(tmp_path, precision):
+    """auto never asks for what would be emulated: it says what it chose and why, in the log and the run record."""
     result = run_main("breakout", *TINY_RUN, "--random_steps", "100", "--train_steps", "0", "--test_steps", "0",
                       "--epochs", "1", "--update_precision", precision, "--save_weights_prefix",
                       str(tmp_path / "breakout"), "--csv_file", str(tmp_path / "breakout.csv"))
     assert result.returncode == 0, result.stderr
     lines = result.stderr.splitlines()
     warnings = [number for number, line in enumerate(lines) if "--update_precision bfloat16:" in line]
-    emulated = precision == "bfloat16" and not native_bfloat16(torch.device("cpu"))
+    native = native_bfloat16(torch.device("cpu"))
+    emulated = precision == "bfloat16" and not native
     assert len(warnings) == emulated, result.stderr
     if emulated:  # before the run's first line about its game, in one line with the slowdown
         [warning] = warnings
         assert warning < next(number for number, line in enumerate(lines) if "with 4 actions" in line)
         assert "times as long as in float32" in lines[warning]
+    chosen = ("bfloat16" if native else "float32") if precision == "auto" else precision
+    why = ("this CPU computes bfloat16 natively" if native else "this CPU has no bfloat16 arithmetic")
+    said = [line.split(" ", 2)[2] for line in lines if " updates in " in line]  # after the log's date and time
+    assert said == ([f"updates in {chosen} (--update_precision auto: {why})"] if precision == "auto" else [])
+    record = yaml.safe_load((tmp_path / "breakout.yaml").read_text())
+    assert record["options"]["update_precision"] == precision
+    assert record["update_precision"]["chosen"] == chosen
+    assert record["update_precision"]["why"] == (f"--update_precision auto: {why}" if precision == "auto"
+                                                 else f"--update_precision {precision}")

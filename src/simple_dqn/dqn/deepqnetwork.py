@@ -5,6 +5,7 @@ import functools
 import logging
 import math
 from collections.abc import Callable, Iterable
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -156,6 +157,24 @@ def native_bfloat16(device: torch.device) -> bool:
     return False
 
 
+class UpdatePrecision(NamedTuple):
+    """The precision of the update's passes on a device, and why it is that one."""
+
+    name: str  # float32 or bfloat16
+    why: str
+
+
+def update_precision_on(option: str, device: torch.device) -> UpdatePrecision:
+    """What ``--update_precision`` comes to on ``device``: ``auto`` is bfloat16 where the device computes it itself
+    and float32 where PyTorch would emulate it, ten times slower."""
+    where = "this CPU" if device.type == "cpu" else str(device)
+    if option != "auto":
+        return UpdatePrecision(option, "--update_precision " + option)
+    if native_bfloat16(device):
+        return UpdatePrecision("bfloat16", f"--update_precision auto: {where} computes bfloat16 natively")
+    return UpdatePrecision("float32", f"--update_precision auto: {where} has no bfloat16 arithmetic")
+
+
 class DeepQNetwork:
     """Online and target networks and the Nature Q-learning update.
 
@@ -197,7 +216,10 @@ class DeepQNetwork:
         self._optimizer = make_optimizer(settings, self.online.parameters()) if learns else None
         # bfloat16: the update's passes run under autocast; weights, optimizer and loss stay float32
         self.update_precision: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext
-        if settings.update_precision == "bfloat16":
+        precision = update_precision_on(settings.update_precision, device)
+        if learns and settings.update_precision == "auto":
+            log.info("updates in %s (%s)", precision.name, precision.why)
+        if precision.name == "bfloat16":
             self.update_precision = functools.partial(torch.autocast, self.device.type, dtype=torch.bfloat16)
             if learns and not native_bfloat16(device):
                 log.warning("--update_precision bfloat16: %s has no bfloat16 arithmetic, so PyTorch emulates it and "

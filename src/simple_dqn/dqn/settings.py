@@ -103,8 +103,9 @@ class NetworkSettings(SettingsGroup, title="network", from_snapshot="always"):
                                  "with a mean loss.", parse=positive_float)
     update_precision: str = option(
         "float32", "bfloat16: the update's forward and backward passes in bfloat16 (weights, optimizer and loss "
-        "stay float32): the fast preset trains 1.2 times as fast on a CPU with AVX512-BF16; elsewhere slower.",
-        choices=("float32", "bfloat16"))
+        "stay float32): the fast preset trains 1.2 times as fast on a CPU with AVX512-BF16; elsewhere slower. "
+        "auto: bfloat16 where the device computes it natively (a CPU with AVX512-BF16 or AMX, a GPU of compute "
+        "capability 8 or more), float32 elsewhere.", choices=("float32", "bfloat16", "auto"))
     clip_error: float = option(1.0, "Clip the TD error to [-x, x] (Huber loss); 0 for the plain squared error.",
                                parse=nonnegative_float)
     min_reward: float = option(-1.0, "Rewards are clipped to at least this for learning.", parse=finite_float)

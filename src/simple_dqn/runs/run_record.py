@@ -21,6 +21,7 @@ import torch
 import yaml
 
 from simple_dqn import __version__
+from simple_dqn.dqn.deepqnetwork import update_precision_on
 from simple_dqn.errors import UsageError
 from simple_dqn.files import TOOLKIT_ROOT, write_atomically
 
@@ -46,7 +47,7 @@ def write_run_record(path: Path, command: list[str], options: dict[str, Any], fi
                      device: torch.device) -> None:
     """The record of a run that begins now; ``file_options``: the options naming files it reads and writes."""
     record = {
-        **_this_start(command, device),
+        **_this_start(command, device, options),
         "preset": options.get("preset"),
         "config": options.get("config"),
         "seed": options["random_seed"],
@@ -69,12 +70,13 @@ def add_resume(path: Path, command: list[str], device: torch.device, epoch: int,
     changed = {name: value for name, value in options.items() if name in started_with and started_with[name] != value}
     resumes = record.get("resumes")
     record["resumes"] = [*(resumes if isinstance(resumes, list) else []),
-                         {**_this_start(command, device), "from_epoch": epoch, "from_phase": phase,
+                         {**_this_start(command, device, options), "from_epoch": epoch, "from_phase": phase,
                           "changed_options": changed}]
     _write(path, record)
 
 
-def _this_start(command: list[str], device: torch.device) -> dict[str, Any]:
+def _this_start(command: list[str], device: torch.device, options: dict[str, Any]) -> dict[str, Any]:
+    precision = update_precision_on(options["update_precision"], device)
     return {
         "command": shlex.join(command),
         "started": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
@@ -85,6 +87,7 @@ def _this_start(command: list[str], device: torch.device) -> dict[str, Any]:
         "machine": {"cpu": cpu_model(), "cores": len(os.sched_getaffinity(0)), "torch_threads": torch.get_num_threads(),
                     "device": str(device),
                     "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None},
+        "update_precision": {"chosen": precision.name, "why": precision.why},
     }
 
 
