@@ -28,7 +28,8 @@ WARM_UP = 10
 
 def minibatch(size: int, rng: np.random.Generator) -> Minibatch:
     return Minibatch(prestates=rng.integers(0, 256, (size, 4, 84, 84), dtype=np.uint8),
-                     actions=rng.integers(0, ACTIONS, size), rewards=rng.choice([0.0, 1.0], size).astype(np.float32),
+                     actions=rng.integers(0, ACTIONS, size),
+                     rewards=rng.choice([0.0, 1.0], (size, 1)).astype(np.float32), reward_steps=np.ones(size, np.int64),
                      poststates=rng.integers(0, 256, (size, 4, 84, 84), dtype=np.uint8),
                      terminals=rng.random(size) < 0.01)
 

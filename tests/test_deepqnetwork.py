@@ -30,7 +30,8 @@ def hand_made_batch() -> Minibatch:
     return Minibatch(
         prestates=rng.integers(0, 256, size=(6, 4, *SCREEN), dtype=np.uint8),
         actions=np.array([0, 1, 2, 0, 1, 2]),
-        rewards=np.array([0.0, 1.0, -3.0, 5.0, 0.5, 0.0], dtype=np.float32),
+        rewards=np.array([[0.0], [1.0], [-3.0], [5.0], [0.5], [0.0]], dtype=np.float32),
+        reward_steps=np.ones(6, dtype=np.int64),
         poststates=rng.integers(0, 256, size=(6, 4, *SCREEN), dtype=np.uint8),
         terminals=np.array([False, False, True, False, True, False]),
     )
@@ -53,18 +54,32 @@ def test_targets_are_clipped_reward_plus_discounted_max_of_the_target_network():
             parameter.add_(0.05)
     batch = hand_made_batch()
     future = q_values(network.target, batch.poststates).max(axis=1)
-    expected = np.clip(batch.rewards, -1, 1) + 0.9 * future * (1 - batch.terminals)
-    targets = network.targets(torch.from_numpy(batch.rewards), torch.from_numpy(batch.terminals),
-                              torch.from_numpy(batch.poststates))
+    expected = np.clip(batch.rewards[:, 0], -1, 1) + 0.9 * future * (1 - batch.terminals)
+    targets = network.targets(*map(torch.from_numpy, (batch.rewards, batch.reward_steps, batch.terminals,
+                                                      batch.poststates)))
     np.testing.assert_allclose(targets.numpy(), expected, rtol=1e-5)
     assert targets[2].item() == -1.0 and targets[4].item() == 0.5  # terminals: no future value
+
+
+def test_an_n_step_target_sums_the_clipped_rewards_discounted_until_the_episode_ends():
+    """Three steps: r0 + g r1 + g^2 r2 + g^3 max Q(s3); a row whose episode ended after its second step counts two
+    rewards and no future, whatever the rest of the row holds."""
+    network = make_network(discount_rate=0.5)
+    batch = hand_made_batch()
+    rewards = torch.tensor([[1.0, 1.0, 1.0], [2.0, -5.0, 0.5], [1.0, 1.0, 7.0]])
+    reward_steps, terminals = torch.tensor([3, 3, 2]), torch.tensor([False, False, True])
+    poststates = torch.from_numpy(batch.poststates[:3])
+    future = q_values(network.target, batch.poststates[:3]).max(axis=1)
+    expected = [1 + 0.5 + 0.25 + 0.125 * future[0], 1 - 0.5 + 0.125 + 0.125 * future[1], 1 + 0.5]
+    targets = network.targets(rewards, reward_steps, terminals, poststates)
+    np.testing.assert_allclose(targets.numpy(), expected, rtol=1e-5)
 
 
 def test_loss_is_the_summed_huber_loss_of_the_taken_actions():
     network = make_network(clip_error=0.5)
     batch = hand_made_batch()
     future = q_values(network.target, batch.poststates).max(axis=1)
-    targets = np.clip(batch.rewards, -1, 1) + 0.99 * future * (1 - batch.terminals)
+    targets = np.clip(batch.rewards[:, 0], -1, 1) + 0.99 * future * (1 - batch.terminals)
     taken = q_values(network.online, batch.prestates)[np.arange(6), batch.actions]
     error = np.abs(taken - targets)
     assert (error < 0.5).any() and (error > 0.5).any(), "both sides of the clip should be exercised"
@@ -130,9 +145,9 @@ def test_without_a_target_network_the_online_network_values_the_future():
     batch = hand_made_batch()
     network.train(batch)
     future = q_values(network.online, batch.poststates).max(axis=1)
-    expected = np.clip(batch.rewards, -1, 1) + 0.99 * future * (1 - batch.terminals)
-    targets = network.targets(torch.from_numpy(batch.rewards), torch.from_numpy(batch.terminals),
-                              torch.from_numpy(batch.poststates))
+    expected = np.clip(batch.rewards[:, 0], -1, 1) + 0.99 * future * (1 - batch.terminals)
+    targets = network.targets(*map(torch.from_numpy, (batch.rewards, batch.reward_steps, batch.terminals,
+                                                      batch.poststates)))
     np.testing.assert_allclose(targets.numpy(), expected, rtol=1e-5)
 
 

@@ -37,8 +37,8 @@ def test_the_double_dqn_target_is_the_reward_plus_the_discounted_value_unless_te
     network = DeepQNetwork(3, NetworkSettings(double_q=True, discount_rate=0.5), (4, 84, 84), True,
                            torch.device("cpu"))
     network.online, network.target = ONLINE, TARGET
-    rewards, terminals = torch.tensor([2.0, -3.0]), torch.tensor([False, True])
-    targets = network.targets(rewards, terminals, torch.zeros(2, 4, 84, 84, dtype=torch.uint8))
+    rewards, terminals = torch.tensor([[2.0], [-3.0]]), torch.tensor([False, True])
+    targets = network.targets(rewards, torch.tensor([1, 1]), terminals, torch.zeros(2, 4, 84, 84, dtype=torch.uint8))
     assert targets.tolist() == [1.0 + 0.5 * 20.0, -1.0]  # rewards clipped to [-1, 1]; no future after a terminal
 
 
@@ -75,7 +75,8 @@ def test_the_dueling_head_sends_the_trunk_its_gradient_scaled_by_one_over_root_t
 
 
 @pytest.mark.parametrize("variant", [["--double_q", "true"], ["--dueling", "true"], ["--double_q", "true",
-                                                                                       "--dueling", "true"]])
+                                                                                       "--dueling", "true",
+                                                                                       "--n_step", "3"]])
 @pytest.mark.slow
 def test_a_run_with_each_variant_writes_a_snapshot_that_test_sh_evaluates(tmp_path, variant):
     trained = run_main("breakout", *TINY_RUN, *variant, "--epochs", "1", "--save_weights_prefix",
@@ -84,6 +85,7 @@ def test_a_run_with_each_variant_writes_a_snapshot_that_test_sh_evaluates(tmp_pa
     snapshot = torch.load(tmp_path / "breakout_1.pkl", weights_only=True)
     assert snapshot["options"]["double_q"] == ("--double_q" in variant)
     assert snapshot["options"]["dueling"] == ("--dueling" in variant)
+    assert snapshot["options"]["n_step"] == (3 if "--n_step" in variant else 1)
     assert any(".advantage." in name for name in snapshot["network"]["online"]) == ("--dueling" in variant)
     tested = run_script("test.sh", str(tmp_path / "breakout_1.pkl"), "--test_steps", "300", "--progress", "false")
     assert tested.returncode == 0, tested.stderr

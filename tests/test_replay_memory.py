@@ -59,11 +59,17 @@ class Reference:
             frames.append(screen_of(self.added[earlier].number) if same_episode else np.zeros(SHAPE, np.uint8))
         return np.stack(frames)
 
-    def sampleable(self, position: int, kept_from: int) -> bool:
-        """Not the newest, not cut short, and its state's screens of its own episode still kept."""
+    def sampleable(self, position: int, kept_from: int, n_step: int = 1) -> bool:
+        """Not the newest, and each of its ``n_step`` steps followed by the next of its episode, until one ends it
+        (none cut short, none the newest); and its state's screens of its own episode still kept."""
         transition = self.added[position]
-        if position == len(self.added) - 1 or transition.truncated:
+        if position == len(self.added) - 1:
             return False
+        for step in self.added[position:position + n_step]:
+            if step.terminal:
+                break
+            if step.truncated or step is self.added[-1]:
+                return False
         episode_start = next(p for p in range(position, -1, -1)
                              if p == 0 or self.added[p - 1].episode != transition.episode)
         return max(position - self.history_length + 1, episode_start) >= kept_from
@@ -136,7 +142,7 @@ class Played:
 
     def sampleable(self, position: int) -> bool:
         reference, step = self.stream_step(position)
-        return reference.sampleable(step, self.kept().start // len(self.references))
+        return reference.sampleable(step, self.kept().start // len(self.references), self.memory.n_step)
 
     def position_of(self, index: int) -> int:
         """Which overall position the memory slot ``index`` holds now."""
@@ -194,10 +200,41 @@ def test_every_sample_equals_the_states_rebuilt_from_what_was_added(compress, st
             assert played.sampleable(position)
             np.testing.assert_array_equal(batch.prestates[k], reference.state(step))
             assert batch.actions[k] == transition.number % 7
-            assert batch.rewards[k] == transition.number
+            assert batch.rewards[k].tolist() == [transition.number] and batch.reward_steps[k] == 1
             assert batch.terminals[k] == transition.terminal
             if not transition.terminal:
                 np.testing.assert_array_equal(batch.poststates[k], reference.state(step + 1))
+
+    check()
+
+
+@pytest.mark.parametrize("streams", STREAMS[:2])
+@pytest.mark.parametrize("n_step", [2, 3])
+def test_an_n_step_sample_holds_the_rewards_and_the_state_n_steps_on_in_its_episode(n_step, streams):
+    """Multi-step transitions against the list of what was added: episodes ending within the n steps, at the write
+    pointer and cut short by a phase's end, in each stream of several."""
+    @examples(80, streams)
+    @given(sizes=memory_sizes(streams, 4), phases=games_played(streams), seed=st.integers(0, 2**32 - 1))
+    def check(sizes, phases, seed):
+        size, history_length = sizes
+        memory = ReplayMemory(size, SHAPE, history_length, batch_size=8, seed=seed, streams=streams, n_step=n_step)
+        played = fill(memory, phases)
+        expected = {p % memory.size for p in played.kept() if played.sampleable(p)}
+        assert set(memory.valid_indices()) == expected
+        if not expected:
+            return
+        indices = memory.sample_indices(memory.batch_size)
+        batch = memory.transitions(indices)
+        for k, index in enumerate(indices):
+            reference, step = played.stream_step(played.position_of(index))
+            steps = reference.added[step:step + n_step]
+            ends = [number for number, added in enumerate(steps) if added.terminal]
+            counted = steps[:ends[0] + 1] if ends else steps
+            np.testing.assert_array_equal(batch.prestates[k], reference.state(step))
+            assert batch.reward_steps[k] == len(counted) and batch.terminals[k] == bool(ends)
+            assert batch.rewards[k].tolist() == [added.number for added in counted] + [0] * (n_step - len(counted))
+            if not ends:
+                np.testing.assert_array_equal(batch.poststates[k], reference.state(step + n_step))
 
     check()
 

@@ -258,20 +258,25 @@ class DeepQNetwork:
         """The greedy action for one state; the first of equal Q-values, as argmax breaks ties."""
         return int(self.online(self._to_device(state[None])).argmax(dim=1).item())
 
-    def targets(self, rewards: torch.Tensor, terminals: torch.Tensor, poststates: torch.Tensor) -> torch.Tensor:
-        """The reward plus the discounted value of the next state, none after a terminal; that value by the
-        target rule, for the Nature DQN ``max_a Q_target(s', a)``."""
+    def targets(self, rewards: torch.Tensor, reward_steps: torch.Tensor, terminals: torch.Tensor,
+                poststates: torch.Tensor) -> torch.Tensor:
+        """The rewards of the transition's n steps (the first ``reward_steps`` of each row), each clipped, discounted
+        and summed, plus the value of the state n steps later discounted n times, none after a terminal; that value
+        by the target rule, for the Nature DQN ``max_a Q_target(s', a)``.  With one step: r + gamma * max Q."""
         with torch.no_grad():
             future = self.target_rule(self.online, self.target, poststates)
-            clipped = rewards.clamp(self.min_reward, self.max_reward)
-            return clipped + self.discount_rate * future * (~terminals)
+            steps = torch.arange(rewards.shape[1], device=rewards.device)
+            counted = rewards.clamp(self.min_reward, self.max_reward) * (steps < reward_steps[:, None])
+            returns = (counted * self.discount_rate ** steps).sum(dim=1)
+            return returns + self.discount_rate ** rewards.shape[1] * future * (~terminals)
 
     def loss(self, batch: Minibatch) -> torch.Tensor:
         """The summed Huber loss of one minibatch (see the class docstring)."""
         prestates, poststates = self._to_device(batch.prestates), self._to_device(batch.poststates)
         actions, rewards = self._to_device(batch.actions), self._to_device(batch.rewards)
         with self.update_precision():
-            targets = self.targets(rewards, self._to_device(batch.terminals), poststates).float()
+            targets = self.targets(rewards, self._to_device(batch.reward_steps), self._to_device(batch.terminals),
+                                   poststates).float()
             q_values = self.online(prestates).gather(1, actions[:, None]).squeeze(1).float()
         if self.clip_error > 0:
             return F.huber_loss(q_values, targets, delta=self.clip_error, reduction="sum")

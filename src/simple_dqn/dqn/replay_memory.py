@@ -29,13 +29,16 @@ log = logging.getLogger(__name__)
 
 
 class Minibatch(NamedTuple):
-    """Prestates and poststates are views into one array of the screens they share."""
+    """Transitions of ``n`` agent steps (``--n_step``; 1, the paper's, unless asked): a state, the action taken
+    on it, the rewards of the ``n`` steps from it and the state ``n`` steps later.  With one step, prestates and
+    poststates are views into one array of the screens they share."""
 
     prestates: np.ndarray  # uint8 (batch, history, height, width)
     actions: np.ndarray  # int64 (batch,)
-    rewards: np.ndarray  # float32 (batch,), unclipped
-    poststates: np.ndarray  # uint8 (batch, history, height, width)
-    terminals: np.ndarray  # bool (batch,)
+    rewards: np.ndarray  # float32 (batch, n), unclipped, 0 after the episode ended
+    reward_steps: np.ndarray  # int64 (batch,): how many of the rewards count, n unless the episode ended sooner
+    poststates: np.ndarray  # uint8 (batch, history, height, width); of no account after a terminal
+    terminals: np.ndarray  # bool (batch,): the episode ended within the n steps
 
 
 def bytes_per_transition(screen_shape: tuple[int, int], compress: bool = False) -> int:
@@ -70,7 +73,7 @@ def make_replay_memory(settings: ReplaySettings, screen_shape: tuple[int, int], 
     compress = settings.replay_compress
     check_fits_in_memory(settings.replay_size, screen_shape, compress)
     memory = ReplayMemory(settings.replay_size, screen_shape, settings.history_length, batch_size, seed, compress,
-                          streams)
+                          streams, settings.n_step)
     size, in_streams = memory.size, f" in {streams} streams" if streams > 1 else ""
     if compress:
         log.info("replay memory: %d transitions%s, screens compressed (planned for %.2f GB when full; "
@@ -114,8 +117,10 @@ class ReplayMemory:
         seed: int | np.random.SeedSequence | None = None,
         compress: bool = False,
         streams: int = 1,
+        n_step: int = 1,
     ) -> None:
-        """``size`` is rounded down to a multiple of ``streams``, so every stream holds as many entries."""
+        """``size`` is rounded down to a multiple of ``streams``, so every stream holds as many entries; ``n_step``:
+        the agent steps a transition spans (multi-step returns)."""
         per_stream = size // streams
         if per_stream <= history_length:
             if streams == 1:
@@ -128,14 +133,18 @@ class ReplayMemory:
         self.screen_shape = screen_shape
         self.history_length = history_length
         self.batch_size = batch_size
+        self.n_step = n_step
         self.compressed = compress
         self.rng = np.random.default_rng(seed)
         self.clear()
         # How many entries back each screen of a state lies from its newest one: 0, 1, ..., history_length - 1
         # steps of its stream, each ``streams`` entries.
         self._history_back = np.arange(history_length) * streams
-        # Where the screens of a state and of its successor lie relative to the state's newest one.
+        # Where the screens of a state lie relative to its newest one, with the next screen too or without it.
         self._window = np.arange(-(history_length - 1), 2) * streams
+        self._state = self._window[:-1]
+        # The entries of a transition's n steps, from the state's own: their rewards, and whether each ended it.
+        self._steps = np.arange(n_step) * streams
 
     def clear(self) -> None:
         """Forget every transition (the random generator goes on)."""
@@ -228,7 +237,7 @@ class ReplayMemory:
 
     def get_state(self, index: int) -> np.ndarray:
         """The state ending at ``index``, oldest screen first, zeros before its episode began."""
-        return self._windows(np.array([index % self.size]))[0, :-1]
+        return self._windows(np.array([index % self.size]), self._state)[0]
 
     def get_minibatch(self) -> Minibatch:
         """A uniform sample of ``batch_size`` valid transitions (with replacement, as DeepMind's)."""
@@ -236,13 +245,24 @@ class ReplayMemory:
 
     def transitions(self, indices: np.ndarray) -> Minibatch:
         """The transitions at valid ``indices`` (from ``sample_indices``)."""
-        windows = self._windows(indices)
+        steps = (indices[:, None] + self._steps) % self.size
+        ends = self.terminals[steps]
+        ended = np.logical_or.accumulate(ends, axis=1)
+        counted = np.ones_like(ended)
+        counted[:, 1:] = ~ended[:, :-1]  # a step counts until one has ended the episode
+        if self.n_step == 1:
+            windows = self._windows(indices, self._window)
+            prestates, poststates = windows[:, :-1], windows[:, 1:]
+        else:
+            prestates = self._windows(indices, self._state)
+            poststates = self._windows((indices + self.n_step * self.streams) % self.size, self._state)
         return Minibatch(
-            prestates=windows[:, :-1],
+            prestates=prestates,
             actions=self.actions[indices].astype(np.int64),
-            rewards=self.rewards[indices],
-            poststates=windows[:, 1:],
-            terminals=self.terminals[indices],
+            rewards=np.where(counted, self.rewards[steps], np.float32(0)),
+            reward_steps=counted.sum(axis=1),
+            poststates=poststates,
+            terminals=ended[:, -1],
         )
 
     def sample_indices(self, count: int) -> np.ndarray:
@@ -264,9 +284,14 @@ class ReplayMemory:
         streams = self.streams
         oldest = self.current if self.count == self.size else 0  # stream 0's: age % streams is the stream
         age = (indices - oldest) % self.size  # how many kept entries are older
-        successor_starts_episode = self.episode_starts[(indices + streams) % self.size]
-        # The newest entries of the streams are the last ``streams`` kept: the rest have a successor.
-        valid = (age < self.count - streams) & (self.terminals[indices] | ~successor_starts_episode)
+        # Each of the n steps needs the entry after it, kept and in the same episode, unless it or an earlier step
+        # ended the episode; the first needs one kept in any case (the newest entries of the streams, the last
+        # ``streams`` kept, are never sampled).
+        after = indices[:, None] + self._steps + streams
+        kept = age[:, None] + self._steps + streams < self.count
+        continues = kept & ~self.episode_starts[after % self.size]
+        ended = np.logical_or.accumulate(self.terminals[(after - streams) % self.size], axis=1)
+        valid = kept[:, 0] & (ended | continues).all(axis=1)
         own_older = age // streams  # how many kept entries of its own stream are older
         short = own_older < self.history_length - 1
         if short.any():
@@ -283,14 +308,15 @@ class ReplayMemory:
         starts = self.episode_starts[(newest[:, None] - self._history_back[None, :-1]) % self.size]
         return np.logical_or.accumulate(starts, axis=1)
 
-    def _windows(self, newest: np.ndarray) -> np.ndarray:
-        """(batch, history + 1, height, width): the state ending at ``newest`` and the next screen.
+    def _windows(self, newest: np.ndarray, window: np.ndarray) -> np.ndarray:
+        """(batch, len(window), height, width): the state ending at ``newest``, and the next screen too where
+        ``window`` is ``_window`` rather than ``_state``.
 
         Screens of episodes before the one ``newest`` belongs to are blanked.
         """
-        positions = (newest[:, None] + self._window) % self.size
+        positions = (newest[:, None] + window) % self.size
         windows = self.screens.gather(positions)
         earlier = self._episode_boundaries(newest)[:, ::-1]
         if earlier.any():
-            windows[:, :-2][earlier] = 0
+            windows[:, :self.history_length - 1][earlier] = 0
         return windows

@@ -82,6 +82,9 @@ class ReplaySettings(SettingsGroup, title="replay memory", from_snapshot="always
                                       "only), so a resumed run continues exactly.", parse=boolean)
     allow_empty_replay: bool = option(False, "Resume with an empty replay memory when the snapshot's replay file is "
                                       "missing or does not match it.", parse=boolean, from_snapshot="never")
+    n_step: int = option(1, "Learn from N-step returns: the rewards of the next N agent steps, discounted, plus the "
+                         "discounted value of the state N steps later (stopping where the episode ends). 1 is the "
+                         "paper's; 3 is Rainbow's (Hessel et al. 2018).", parse=positive_int)
     replay_compress: bool = option(False, "Keep screens lz4-compressed: 5 to 40%% of the memory depending on the "
                                    "game (1M transitions of Breakout in 0.5 GB instead of 7 GB) at the same training "
                                    "speed.", parse=boolean)
