@@ -1,5 +1,6 @@
 """Helpers for running the real command-line tools on tiny settings."""
 
+import faulthandler
 import fcntl
 import json
 import logging
@@ -14,7 +15,7 @@ import traceback
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, BinaryIO, NoReturn
 
 import pytest
 
@@ -37,20 +38,26 @@ TINY_RUN = ["--random_steps", "200", "--train_steps", "400", "--test_steps", "30
 
 
 # Fixtures that one test makes for the whole test session and others read (made_once below).
-SHARED_FIXTURES = ("trained_run", "uninterrupted_runs", "finished_sweep", "stopped_evaluation")
+# Fixtures that one test makes for the whole test session and others read (made_once below), with the parameters
+# of a test that choose which run of the fixture it reads.
+SHARED_FIXTURES = {"trained_run": (), "uninterrupted_runs": ("games", "options"), "finished_sweep": (),
+                   "stopped_evaluation": ()}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The order that keeps both test processes busy to the end (./run_tests.sh: each takes the next test as it
-    finishes one): slow tests first, so that the two end together on tests of a fraction of a second; among them,
-    the first to need each shared fixture first, and the tests that only read one after the others, so that no test
-    process waits on a fixture the other is still making."""
-    made: set[str] = set()
+    """The order that keeps the test processes busy to the end (./run_tests.sh hands each the next test as it
+    starts one): slow tests first, so that they end together on tests of a fraction of a second; among them, the
+    first to need each shared run first, and the tests that only read one after the others, so that no test
+    process waits on a run another is still making."""
+    made: set[tuple] = set()
 
     def rank(item: pytest.Item) -> int:
         if item.get_closest_marker("slow") is None:
             return 3
-        shared = {name for name in SHARED_FIXTURES if name in item.fixturenames}  # type: ignore[attr-defined]
+        callspec = getattr(item, "callspec", None)
+        chosen = callspec.params if callspec is not None else {}
+        shared = {(name, *(repr(chosen.get(parameter)) for parameter in parameters))
+                  for name, parameters in SHARED_FIXTURES.items() if name in item.fixturenames}  # type: ignore[attr-defined]
         if not shared:
             return 1
         if shared <= made:
@@ -70,26 +77,43 @@ def run_main(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     """``python -m simple_dqn ARGS`` in a process of its own, forked from this test process, which has PyTorch and
     the package imported already: the run starts at once instead of after the 3.5 s a new interpreter spends on
     them (on the slowest CPU), and is a process as any other, with its own exit code, output, files and signals.
-    What must start as a user starts it (a script, a kill at start-up) runs ``MAIN`` or the script instead."""
+    Tests that need the live process (its pid, its log as it comes) start ``MAIN`` with Popen, and the tests of a
+    script run the script.  Where a fork could hang or fail (PyTorch's threads or CUDA already started in this
+    process: ``-n 0``, a GPU), the run starts as a new interpreter instead."""
+    import torch
     import torch._dynamo  # noqa: F401  (PyTorch's optimizers import its compiler, 1.5 s, when the first is made)
 
     from simple_dqn.main import main
 
+    command = [*MAIN, *args]
+    if torch.get_num_threads() > 1 or torch.cuda.is_initialized():
+        return run_command(command, timeout)
     with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
-        pid = os.fork()
+        with warnings.catch_warnings():  # Python 3.12 warns of forking with threads; the child uses none of them
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
         if pid == 0:
-            _run_in_this_fork(lambda: main(list(args)), stdout.fileno(), stderr.fileno())
-        deadline = time.monotonic() + timeout
-        while (ended := os.waitpid(pid, os.WNOHANG))[0] == 0:
-            if time.monotonic() > deadline:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-                raise subprocess.TimeoutExpired([*MAIN, *args], timeout)
-            time.sleep(0.02)
-        stdout.seek(0)
-        stderr.seek(0)
-        return subprocess.CompletedProcess([*MAIN, *args], os.waitstatus_to_exitcode(ended[1]),
-                                           stdout.read().decode(), stderr.read().decode())
+            try:
+                _run_in_this_fork(lambda: main(list(args)), args, stdout.fileno(), stderr.fileno())
+            finally:
+                os._exit(70)  # never back into pytest
+        try:
+            deadline = time.monotonic() + timeout
+            while (ended := os.waitpid(pid, os.WNOHANG))[0] == 0:
+                if time.monotonic() > deadline:
+                    raise subprocess.TimeoutExpired(command, timeout, _text(stdout), _text(stderr))
+                time.sleep(0.02)
+        except BaseException:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            raise
+        return subprocess.CompletedProcess(command, os.waitstatus_to_exitcode(ended[1]), _text(stdout), _text(stderr))
+
+
+def _text(file: BinaryIO) -> str:
+    """A file's text as ``subprocess.run(text=True)`` reads a pipe: every line ending a newline."""
+    file.seek(0)
+    return file.read().decode().replace("\r\n", "\n").replace("\r", "\n")
 
 
 def resume_run(snapshot: str | Path, *options: str) -> subprocess.CompletedProcess:
@@ -98,10 +122,11 @@ def resume_run(snapshot: str | Path, *options: str) -> subprocess.CompletedProce
     return run_main("--load_weights", str(snapshot), "--resume", *options)
 
 
-def _run_in_this_fork(run: Callable[[], int], stdout: int, stderr: int) -> NoReturn:
-    """Leave pytest behind as ``python -m`` would start: the output in the files given (never in the pipe the
-    test process talks to pytest-xdist through), the logging, warnings and signals of a new interpreter, the
-    checkout as the working folder; then exit with what the run returned."""
+def _run_in_this_fork(run: Callable[[], int], args: tuple[str, ...], stdout: int, stderr: int) -> NoReturn:
+    """Leave pytest behind as ``python -m simple_dqn ARGS`` would start: the output in the files given (never in
+    the pipe the test process talks to pytest-xdist through), its arguments, the logging, warning filters, signal
+    handlers and crash handler of a new interpreter, the checkout as the working folder; then exit with what the
+    run returned."""
     code = 1
     try:
         os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
@@ -109,7 +134,9 @@ def _run_in_this_fork(run: Callable[[], int], stdout: int, stderr: int) -> NoRet
         os.dup2(stderr, 2)
         sys.stdin, sys.stdout = open(0, closefd=False), open(1, "w", closefd=False)  # noqa: SIM115
         sys.stderr = open(2, "w", buffering=1, errors="backslashreplace", closefd=False)  # noqa: SIM115
+        sys.argv = [str(ROOT / "src" / "simple_dqn" / "__main__.py"), *args]
         os.chdir(ROOT)
+        faulthandler.disable()  # pytest's, on the test process's own stderr
         logging.root.handlers.clear()  # pytest's, which would take the run's log lines; the run sets up its own
         warnings.resetwarnings()  # pytest's filters and recorder, for the interpreter's own
         for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
@@ -119,16 +146,18 @@ def _run_in_this_fork(run: Callable[[], int], stdout: int, stderr: int) -> NoRet
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         code = run()
-    except SystemExit as exit:  # --help, and what argparse refuses
-        code = exit.code if isinstance(exit.code, int) else 0 if exit.code is None else 1
-        if isinstance(exit.code, str):
-            print(exit.code, file=sys.stderr)
+    except SystemExit as leaving:  # --help, and what argparse refuses
+        code = leaving.code if isinstance(leaving.code, int) else 0 if leaving.code is None else 1
+        if isinstance(leaving.code, str):
+            print(leaving.code, file=sys.stderr)
     except BaseException:
         traceback.print_exc()
     finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code if isinstance(code, int) else 1)
 
 
 def run_script(script: str, *args: str) -> subprocess.CompletedProcess:

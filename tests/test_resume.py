@@ -1,13 +1,14 @@
 """Never lose a run: exact resume with replay memory, saves on Ctrl-C, crashes at any moment, failed writes."""
 
-import itertools
 import logging
 import random
 import re
 import resource
+import secrets
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,9 +21,12 @@ from conftest import MAIN, QUICK_SCREENS, ROOT, assert_clear_error, made_once, r
 from simple_dqn.command_line import parse_options
 from simple_dqn.dqn.environments import make_games
 from simple_dqn.dqn.games import Step
+from simple_dqn.dqn.replay_memory import ReplayMemory
+from simple_dqn.errors import UsageError
 from simple_dqn.runs.checkpoint import load_snapshot
 from simple_dqn.runs.composition import Seeds, build_parts
 from simple_dqn.runs.phases import PhaseRunner
+from simple_dqn.runs.replay_file import load_replay
 from simple_dqn.runs.results_csv import TIME_COLUMNS, read_csv_rows
 from simple_dqn.runs.run_files import RunFiles
 from simple_dqn.runs.statistics import Statistics
@@ -178,17 +182,24 @@ def test_killed_at_random_moments_the_run_resumes_to_the_rows_of_one_never_inter
             command = ([str(ROOT / "resume.sh"), str(tmp_path / "breakout"), "--epochs", str(EPOCHS)] if started
                        else train_command(tmp_path, EPOCHS, games=games))
             process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-            log: list[str] = []  # what was read of its stderr, waiting for it to start up
+            stuck = threading.Timer(300, process.kill)  # a run that never starts up, or never ends, fails the test
+            stuck.start()
+            log: list[str] = []  # its stderr
             if kills < kills_wanted:
-                log = list(itertools.takewhile(lambda line: " actions (" not in line, process.stderr))
+                for line in process.stderr:
+                    log.append(line)
+                    if " actions (" in line:  # started up
+                        break
                 time.sleep(moments.uniform(0.0, 3.0))
                 if process.poll() is None:
+                    stuck.cancel()
                     process.kill()  # SIGKILL: no handler runs, whatever was being written stays as it was
                     process.communicate()
                     kills += 1
                     continue
-            errors = "".join(log) + process.communicate(timeout=300)[1]
-            assert process.returncode == 0, errors
+            log.append(process.stderr.read())
+            stuck.cancel()
+            assert process.wait() == 0, "".join(log)
         assert rows_apart_from_timing(tmp_path) == uninterrupted
         assert not list(tmp_path.glob(".*.tmp"))  # what killed writes left was cleared away by the next run
         completed += 1
@@ -204,8 +215,13 @@ def test_resume_refuses_a_replay_memory_that_is_missing_or_not_the_snapshots_unl
     assert_stops_with_clear_error(resume_run(str(tmp_path / "breakout_2.pkl"), "--epochs", "3"),
                                   "does not exist", "--allow_empty_replay")
 
-    # Epoch 1's snapshot beside epoch 2's replay memory, as after a copy of the wrong files.
+    # What tells a snapshot's replay memory is the id both were saved with, not the epoch: another run's memory of
+    # the same epoch is refused as well.
     (tmp_path / "elsewhere.replay").rename(tmp_path / "breakout.replay")
+    with pytest.raises(UsageError, match="another snapshot"):
+        load_replay(tmp_path / "breakout.replay", ReplayMemory(2000, (36, 36)), secrets.token_hex(8), 2)
+
+    # Epoch 1's snapshot beside epoch 2's replay memory, as after a copy of the wrong files.
     (tmp_path / "breakout_2.pkl").unlink()
     snapshot = str(tmp_path / "breakout_1.pkl")
     assert_stops_with_clear_error(resume_run(snapshot, "--epochs", "2"),

@@ -247,7 +247,12 @@ def test_the_summary_of_hand_written_evaluations_is_the_hand_computed_one(tmp_pa
     assert counted == 2 and median == pytest.approx((100 * 18.3 / 30.1 + 0.0) / 2)
     assert paper_median is None  # the paper has no Surround score to take a median with
     write_summary(tmp_path, specs)
+    with open(tmp_path / "summary.csv", newline="") as file:
+        written = {row["game"]: row for row in csv.DictReader(file)}
+    assert written["breakout"]["runs"] == "3" and written["breakout"]["seeds"] == "1 2 3"
+    assert float(written["breakout"]["std"]) == 10.0 and written["surround"]["std"] == ""
     markdown = (tmp_path / "summary.md").read_text()
+    assert "| breakout | 3 | 20.0 | 10.0 | 61% |" in markdown
     assert "| pong | 0 | – | – | – | 18.9 | 132% |" in markdown
     assert "Not evaluated (failed or unfinished): breakout_s1" not in markdown
     assert "surround_s2, surround_s3, pong_s1, pong_s2, pong_s3" in markdown
