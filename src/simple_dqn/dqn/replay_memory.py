@@ -97,7 +97,8 @@ class ReplayMemory:
       its episode are zero, as in DeepMind's code;
     * an entry is sampled only with a successor in its own episode (its poststate)
       or when it is terminal, so each stream's newest entry and an entry whose episode
-      was cut short (``truncate_episode``) are never sampled;
+      was cut short (``truncate_episode``) are never sampled; with ``n_step`` steps,
+      so is each of the entries after it, until one ends the episode;
     * once the ring has wrapped, an entry whose state would need screens older than
       the oldest one kept is never sampled: they were overwritten by the newest ones.
 
