@@ -247,8 +247,7 @@ class ReplayMemory:
     def transitions(self, indices: np.ndarray) -> Minibatch:
         """The transitions at valid ``indices`` (from ``sample_indices``)."""
         steps = (indices[:, None] + self._steps) % self.size
-        ends = self.terminals[steps]
-        ended = np.logical_or.accumulate(ends, axis=1)
+        ended = np.logical_or.accumulate(self.terminals[steps], axis=1)
         counted = np.ones_like(ended)
         counted[:, 1:] = ~ended[:, :-1]  # a step counts until one has ended the episode
         if self.n_step == 1:
