@@ -161,6 +161,9 @@ class Bench:
                 ours = self.attempt(self.games_at_once, games, rep, phases)
                 for phase in ("random", "train", "test") if games == 1 else ("train",):
                     keep(f"{games_run(games)} {phase}", ours, phase)
+            if self.settings.auto_precision != "float32":  # else auto runs what the plain run ran
+                auto = self.attempt(self.toolkit_phases, "ours auto", rep, ["--update_precision", "auto"], *phases)
+                keep("ours auto train", auto, "train")
             compressed = self.attempt(self.toolkit_phases, "ours compressed", rep,
                                       ["--replay_compress", "true"], *phases)
             keep("ours compressed train", compressed, "train")
@@ -288,6 +291,7 @@ def main() -> int:
         steps_scale=setting("BENCH_STEPS_SCALE", "1", float, 0.001),
         memory_size=int(setting("BENCH_MEMORY_SIZE", "1000000", int, 1000)),
         output=output_path(),
+        auto_precision="bfloat16" if native_bfloat16(torch.device("cpu")) else "float32",
     )
     python = Path(sys.executable)
     started = time.perf_counter()

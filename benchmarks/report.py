@@ -1,5 +1,6 @@
 """Turns the measurements into the table (printed) and RESULTS.md (written), keeping its hand-written part."""
 
+import datetime
 import os
 import platform
 import re
@@ -25,6 +26,7 @@ class Settings:
     steps_scale: float
     memory_size: int
     output: Path
+    auto_precision: str  # what --update_precision auto chooses on this CPU
     busy_cpus: float = 0.0
     minutes: float = 0.0
     versions: dict[str, dict] = field(default_factory=dict)
@@ -126,6 +128,7 @@ def build_rows(settings: Settings, throughput: dict[str, list[float]], memory: d
     create = get("ours", "create_seconds")
     create_rss = get("ours", "create_rss_added")
     create_rss_compressed = get("ours compressed", "create_rss_added")
+    auto_train = "ours train" if settings.auto_precision == "float32" else "ours auto train"  # float32: one run
     rows = [
         ratio_row("Random phase vs bare ale-py loop, steps/s", median("ours random only"), median("bare noop"),
                   steps_per_second, "≥ 0.9", at_least=0.9),
@@ -133,6 +136,11 @@ def build_rows(settings: Settings, throughput: dict[str, list[float]], memory: d
                   steps_per_second),
         ratio_row("Train phase vs SB3 DQN, steps/s", median("ours train"), median("sb3 train"), steps_per_second,
                   "≥ 1.5", at_least=1.5),
+        ratio_row(f"Train phase, --update_precision auto ({settings.auto_precision} here) vs SB3 DQN, steps/s",
+                  median(auto_train), median("sb3 train"), steps_per_second,
+                  "≥ 2.0 with native bfloat16", at_least=2.0 if auto_train == "ours auto train" else None),
+        *([ratio_row("  auto vs float32, train steps/s", median(auto_train), median("ours train"), steps_per_second)]
+          if auto_train != "ours train" else []),
         against_one(2),
         against_one(4, "≥ 1.25", at_least=1.25),
         against_one(8),
@@ -178,9 +186,12 @@ LABELS = {
     "ours random": "ours, random phase of the train run",
     "ours train": "ours, train phase",
     "ours test": "ours, test phase",
+    "ours auto train": "ours, train phase with --update_precision auto",
     "ours compressed train": "ours, train phase with compressed replay",
-    "ours fast float32 train": "ours, train phase of the fast preset (Adam, 64 every 2 steps), float32 update",
-    "ours fast bfloat16 train": "ours, train phase of the fast preset (Adam, 64 every 2 steps), bfloat16 update",
+    "ours fast float32 train": "ours, train phase of the fast preset (Adam, 64 every 2 steps, 3-step returns), "
+                               "float32 update",
+    "ours fast bfloat16 train": "ours, train phase of the fast preset (Adam, 64 every 2 steps, 3-step returns), "
+                                "bfloat16 update",
     "sb3 random": "SB3, steps before learning_starts",
     "sb3 train": "SB3, steps after learning_starts",
     f"sb3 {SB3_ENVS} envs train": f"SB3 with {SB3_ENVS} environments, steps after learning_starts",
@@ -250,15 +261,19 @@ def projection(settings: Settings, throughput: dict[str, list[float]], splits: S
 
 
 def machine() -> list[str]:
+    """The date and the machine: CPUs of one name differ, and bfloat16 is native on some, emulated on others."""
     try:
         lscpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        model = next(line.split(":", 1)[1].strip() for line in lscpu.splitlines() if line.startswith("Model name"))
-    except (OSError, StopIteration):
-        model = platform.processor() or "unknown"
+    except OSError:
+        lscpu = ""
+    fields = dict(line.split(":", 1) for line in lscpu.splitlines() if ":" in line)
+    model = fields.get("Model name", platform.processor() or "unknown").strip()
+    bfloat16 = [flag for flag in fields.get("Flags", "").split() if flag in ("avx512_bf16", "amx_bf16")]
     memory_kib = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
                       if line.startswith("MemTotal"))
-    return [f"CPU: {model}, {os.cpu_count()} cores", f"Memory: {memory_kib / 2**20:.1f} GiB",
-            f"OS: {platform.system()} {platform.release()}"]
+    return [f"Date: {datetime.date.today().isoformat()}", f"CPU: {model}, {os.cpu_count()} cores",
+            f"bfloat16 flags (`lscpu`): {', '.join(bfloat16) or 'neither avx512_bf16 nor amx_bf16'}",
+            f"Memory: {memory_kib / 2**20:.1f} GiB", f"OS: {platform.system()} {platform.release()}"]
 
 
 def versions_table(versions: dict[str, dict]) -> str:
@@ -368,9 +383,12 @@ def markdown(settings: Settings, rows: list[Row], throughput: dict[str, list[flo
             "repetition the toolkit's runs and the peers' run in turn, one at a time.",
             f"Train and test: one `python -m simple_dqn` run of {random_steps} random, {train_steps} train and "
             f"{test_steps} test steps, epsilon fixed at 0.1 in training (its value over 95% of a Nature run) and "
-            "0.05 in test, as its CSV reports them; the compressed figure is the same run with "
+            "0.05 in test, as its CSV reports them, updates in float32. The auto figure is the same run with "
+            "`--update_precision auto`: on a CPU that computes bfloat16 natively (AVX512-BF16, AMX or Arm's BF16) "
+            "it updates in bfloat16; elsewhere auto chooses float32, so the figure is the plain run's own, not "
+            f"measured again (here: {settings.auto_precision}). The compressed figure is the same run with "
             "`--replay_compress true`, the fast figures the same run with `--preset fast` (Adam's fused step on a "
-            "minibatch of 64 every 2 steps, compressed replay, a target copy every 1,000 steps) and "
+            "minibatch of 64 every 2 steps, 3-step returns, compressed replay, a target copy every 1,000 steps) and "
             "`--update_precision float32` or `bfloat16`.",
             "N = 2, 4 and 8: the same train-and-test run with `--num_envs N` (N = 1 is that run itself): N games of "
             "Breakout stepped together by ale-py's `AtariVectorEnv` in C++ threads, one forward pass choosing the N "

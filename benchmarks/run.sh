@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmark simple_dqn against Stable-Baselines3's DQN and bare floors; prints a table and writes
-# benchmarks/RESULTS.md (about 16 minutes on 2 cores with REPEATS=1, 40 with 3; nothing else should run meanwhile).
+# benchmarks/RESULTS.md (10 to 16 minutes on 2 cores with REPEATS=1, 25 to 40 with 3; nothing else should run meanwhile).
 # Settings: REPEATS (3), BENCH_STEPS_SCALE (1), BENCH_MEMORY_SIZE (1000000), BENCH_OUTPUT (benchmarks/RESULTS.md).
 # Usage: ./benchmarks/run.sh
 set -euo pipefail
