@@ -1,11 +1,12 @@
 """The README's picture of a sweep summary, drawn by the sweep's own summary code from the committed learning runs.
 
 ``PYTHONPATH=src .venv/bin/python benchmarks/sweep_summary_plot.py [OUT.png]`` (default
-benchmarks/sweep_summary.png): each benchmarks/learning/<game>_<preset>/ becomes one run, <game>_s1, of a sweep
-folder made for it, with its CSV and its evaluation; the summary is written there, its summary.md printed and its
-summary.png copied to OUT.png.
+benchmarks/sweep_summary.png): each benchmarks/learning/<game>_<preset>/ whose evaluation is of the shipped agent,
+agents/<game>.pkl, becomes one run, <game>_s1, of a sweep folder made for it, with its CSV and its evaluation;
+the summary is written there, its summary.md printed and its summary.png copied to OUT.png.
 """
 
+import json
 import shutil
 import sys
 import tempfile
@@ -17,8 +18,17 @@ from simple_dqn.sweeps.summary import write_summary
 LEARNING = Path(__file__).resolve().parent / "learning"
 
 
+def of_shipped_agent(folder: Path) -> bool:
+    """Whether the run's evaluation is of the agent shipped for its game (other runs are kept to compare with)."""
+    evaluation = folder / EVALUATION_FOLDER / "summary.json"
+    if not evaluation.is_file():
+        return False
+    summary = json.loads(evaluation.read_text())
+    return summary.get("snapshot") == f"agents/{summary.get('game')}.pkl"
+
+
 def main(output: Path) -> None:
-    runs = sorted(folder for folder in LEARNING.iterdir() if (folder / EVALUATION_FOLDER / "summary.json").is_file())
+    runs = sorted(folder for folder in LEARNING.iterdir() if of_shipped_agent(folder))
     games = [folder.name.rsplit("_", 1)[0] for folder in runs]
     presets = {folder.name.rsplit("_", 1)[1] for folder in runs}
     if len(presets) != 1:
