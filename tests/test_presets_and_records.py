@@ -167,5 +167,6 @@ def test_a_resumed_run_adds_its_resume_to_the_record(tmp_path):
     [resume] = record["resumes"]
     assert (resume["from_epoch"], resume["from_phase"]) == (2, "train")
     assert "--resume" in resume["command"] and resume["versions"] == started["versions"]
+    assert "--load_weights snapshots/breakout_1.pkl" in resume["command"]  # no folder of this machine
     assert resume["changed_options"] == {"epochs": 2}
     assert len(read_csv_rows(toolkit / "results" / "breakout.csv")) == 5
