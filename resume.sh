@@ -6,7 +6,6 @@
 set -euo pipefail
 usage="usage: ./resume.sh SNAPSHOT [options]   (e.g. --epochs 300 to train longer than first planned)"
 source "$(dirname "$0")/src/snapshot_script.sh"
-# Relative to the root, where it runs, when inside it: the run record then names no folder of this machine.
-if [[ "$snapshot" != hf://* ]]; then snapshot="$(realpath --relative-base="$root" "$snapshot")"; fi  # (an agent on the Hub is refused)
+if [[ "$snapshot" != hf://* ]]; then snapshot="$(from_root "$snapshot")"; fi  # (an agent on the Hub is refused)
 cd "$root"
 exec "$python" -m simple_dqn --load_weights "$snapshot" --resume "$@"

@@ -18,7 +18,7 @@ if [[ "$1" == "-h" || "$1" == "--help" ]]; then
 fi
 if [[ "$1" == -* ]]; then echo "error: name the game first, then options; $usage" >&2; exit 2; fi
 game="$1"; shift
-if [[ -f "$game" ]]; then game="$(realpath --relative-base="$root" "$game")"; fi  # relative where inside the root
+if [[ -f "$game" ]]; then game="$(from_root "$game")"; fi
 label=()
 if [[ $# -gt 0 && "$1" != -* ]]; then label=("$1"); shift; fi
 outputs="$("$python" -m simple_dqn.runs.run_files train "${label[@]}")" || exit 2  # where a run's files go

@@ -16,7 +16,7 @@ if [[ -n "$hours" ]] && ! seconds="$(awk -v h="$hours" \
     'BEGIN { if (h !~ /^[0-9]*\.?[0-9]+$/ || h * 3600 < 1) exit 1; printf "%.1f", h * 3600 }')"; then
   echo "error: --hours takes a positive number of hours (a second or more), got '$hours'" >&2; exit 2
 fi
-if [[ -f "$game" ]]; then game="$(realpath --relative-base="$root" "$game")"; fi  # relative where inside the root
+if [[ -f "$game" ]]; then game="$(from_root "$game")"; fi
 name="$(basename "$game" .bin)"
 cd "$root"
 folder="benchmarks/learning/${name}_${preset}"  # relative, so the run record names no folder of this machine

@@ -14,5 +14,8 @@ if [[ ! -x "$venv/bin/python" || ! -f "$stamp" || "$(cat "$stamp")" != "$wanted"
   echo "$wanted" > "$stamp"
 fi
 python="$venv/bin/python"
+# A path as the scripts that run from the root pass it on: relative when inside the root, so that a run record
+# names no folder of this machine; absolute elsewhere.
+from_root() { realpath --relative-base="$root" "$1"; }
 # The package runs from the checkout itself: python -m simple_dqn, from any folder.
 export PYTHONPATH="$root/src${PYTHONPATH:+:$PYTHONPATH}"
