@@ -3,7 +3,8 @@
 #   Trains for the preset's steps, or stops after H hours of wall-clock with a snapshot; run it again to go on
 #   exactly where it stopped (./resume.sh does the same). Keeps in benchmarks/learning/<game>_<preset>/ the CSV,
 #   the run record (<game>.yaml) and learning.png, the test score against hours and against agent steps;
-#   snapshots/ there holds the snapshots, which git ignores. Run it with nothing else busy on the machine.
+#   snapshots/ there holds the snapshots, which git ignores; a run kept there without them is refused, not
+#   replaced. Run it with nothing else busy on the machine.
 set -euo pipefail
 source "$(dirname "$0")/../src/venv.sh"
 usage="usage: benchmarks/learning.sh GAME PRESET [--hours H] [options]   (presets: $(ls "$root/src/simple_dqn/presets" | sed 's/\.yaml$//' | tr '\n' ' '))"
@@ -25,6 +26,10 @@ started_from="$(newest)"
 if [[ -n "$started_from" ]]; then
   echo "going on from $started_from" >&2
   command=("$python" -m simple_dqn --load_weights "$started_from" --resume "$@")
+elif [[ -f "$folder/$name.csv" ]]; then
+  # A run kept without its snapshots (as a clone has them): a new run would replace its CSV and record.
+  echo "error: $folder holds a run ($name.csv) with no snapshot to go on from; move that folder away to start anew" >&2
+  exit 2
 else
   command=("$python" -m simple_dqn "$game" --preset "$preset" --csv_file "$folder/$name.csv"
            --save_weights_prefix "$folder/snapshots/$name" "$@")

@@ -52,6 +52,17 @@ def test_learning_sh_refuses_an_unknown_preset_or_a_bad_number_of_hours():
     assert_clear_error(run_command([learning, "pong"]), "usage: benchmarks/learning.sh GAME PRESET")
 
 
+def test_learning_sh_keeps_a_run_it_cannot_go_on_with(toolkit):
+    folder = toolkit / "benchmarks" / "learning" / "pong_smoke"
+    folder.mkdir(parents=True)
+    (folder / "pong.csv").write_text("epoch,phase\n0,random\n")
+    learning = str(toolkit / "benchmarks" / "learning.sh")
+    assert_clear_error(run_command([learning, "pong", "smoke", *OPTIONS]),
+                       "benchmarks/learning/pong_smoke holds a run (pong.csv) with no snapshot to go on from")
+    assert (folder / "pong.csv").read_text() == "epoch,phase\n0,random\n"
+    assert sorted(path.name for path in folder.iterdir()) == ["pong.csv"]
+
+
 @pytest.mark.slow
 def test_the_plot_shows_the_test_phases_of_a_results_csv(tmp_path):
     result = run_main("pong", *TINY_RUN, "--epochs", "1", "--csv_file", str(tmp_path / "pong.csv"))
